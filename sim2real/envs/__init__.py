@@ -1,0 +1,23 @@
+"""sim2real's PyBullet environments. Importing this package registers them under ``sim2real/``."""
+
+from __future__ import annotations
+
+from sim2real.envs.base import BulletRobotEnv
+from sim2real.envs.body_dynamics import BodyDynamics
+from sim2real.envs.parameters import ParameterSet, ParameterSpec, ParameterValue
+from sim2real.envs.registry import ENVS, EnvEntry, make_env, register_envs, resolve_env
+
+__all__ = [
+    "ENVS",
+    "BodyDynamics",
+    "BulletRobotEnv",
+    "EnvEntry",
+    "ParameterSet",
+    "ParameterSpec",
+    "ParameterValue",
+    "make_env",
+    "register_envs",
+    "resolve_env",
+]
+
+register_envs()

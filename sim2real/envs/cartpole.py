@@ -1,0 +1,84 @@
+"""Cart-pole family on the MJCF inverted pendulum of ``pybullet_data``: balance and swing-up.
+
+Same model, timestep, actuator (100 N on the slider) and rewards as pybullet-envs-gymnasium's
+``InvertedPendulumBulletEnv-v0`` / ``InvertedPendulumSwingupBulletEnv-v0``, so returns compare.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sim2real.envs.base import BulletRobotEnv
+from sim2real.envs.body_dynamics import BodyDynamics
+
+__all__ = ["CartPoleBalanceEnv", "CartPoleSwingUpEnv"]
+
+
+class CartPoleBalanceEnv(BulletRobotEnv):
+    """Keep the pole upright by pushing the cart.
+
+    Observation: ``cart_x`` (m), ``cart_vx`` (m/s), ``cos_theta``, ``sin_theta``,
+    ``theta_dot`` (rad/s); theta is 0 upright. Action: ``slider_force`` in [-1, 1] x 100 N.
+    Reward: +1 per step while |theta| <= 0.2 rad; the episode terminates beyond that.
+    """
+
+    observation_names: ClassVar[tuple[str, ...]] = (
+        "cart_x",
+        "cart_vx",
+        "cos_theta",
+        "sin_theta",
+        "theta_dot",
+    )
+    action_names: ClassVar[tuple[str, ...]] = ("slider_force",)
+    physics_timestep: ClassVar[float] = 0.0165
+    default_frame_skip: ClassVar[int] = 1
+    max_force: ClassVar[float] = 100.0
+    swing_up: ClassVar[bool] = False
+
+    def _load(self) -> BodyDynamics:
+        p = self._p
+        _rail, self._cart = p.loadMJCF("mjcf/inverted_pendulum.xml")
+        names = {
+            p.getJointInfo(self._cart, j)[1].decode(): j for j in range(p.getNumJoints(self._cart))
+        }
+        self._slider, self._hinge = names["slider"], names["hinge"]
+        self._joints = [self._slider, self._hinge]
+        # disable PyBullet's default velocity motors so torque control acts alone
+        p.setJointMotorControlArray(self._cart, self._joints, p.VELOCITY_CONTROL, forces=[0.0, 0.0])
+        return BodyDynamics(p, self._cart, joints=self._joints)
+
+    def _reset_state(self) -> None:
+        u = self.np_random.uniform(-0.1, 0.1)
+        theta0 = np.pi + u if self.swing_up else u
+        self._p.resetJointState(self._cart, self._slider, 0.0, 0.0)
+        self._p.resetJointState(self._cart, self._hinge, theta0, 0.0)
+
+    def _apply_action(self, action: np.ndarray) -> None:
+        force = self.max_force * self._motor_strength[0] * action[0]
+        self._p.setJointMotorControl2(self._cart, self._slider, self._p.TORQUE_CONTROL, force=force)
+
+    def _observe(self) -> np.ndarray:
+        (x, vx, *_), (theta, theta_dot, *_) = self._p.getJointStates(self._cart, self._joints)
+        self._theta = theta
+        return np.array([x, vx, np.cos(theta), np.sin(theta), theta_dot])
+
+    def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
+        terminated = abs(self._theta) > 0.2
+        return 1.0, bool(terminated), {}
+
+    def _camera_target(self) -> list[float]:
+        return [0.0, 0.0, 0.0]
+
+
+class CartPoleSwingUpEnv(CartPoleBalanceEnv):
+    """Swing the pole up from hanging down and hold it: reward ``cos(theta)`` per step.
+
+    Same observation and action as :class:`CartPoleBalanceEnv`; no early termination.
+    """
+
+    swing_up: ClassVar[bool] = True
+
+    def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
+        return float(np.cos(self._theta)), False, {}

@@ -1,0 +1,43 @@
+"""Describe registered envs as plain data (what ``sim2real envs list/show`` print)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from sim2real.envs.base import BulletRobotEnv
+from sim2real.envs.registry import ENVS, register_envs, resolve_env
+
+__all__ = ["describe_env", "list_envs"]
+
+
+def describe_env(name: str, with_parameters: bool = True) -> dict[str, Any]:
+    """Id, spaces, observation/action layout, control period and dynamics parameters of an env."""
+    register_envs()
+    entry = resolve_env(name)
+    env = gym.make(entry.env_id)
+    try:
+        base = env.unwrapped
+        assert isinstance(base, BulletRobotEnv)
+        out: dict[str, Any] = {
+            "name": entry.name,
+            "id": entry.env_id,
+            "description": entry.description,
+            "obs_size": int(base.observation_space.shape[0]),
+            "action_size": int(base.action_space.shape[0]),
+            "max_episode_steps": entry.max_episode_steps,
+            "control_dt": base.control_dt,
+            "observation_names": list(base.observation_names),
+            "action_names": list(base.action_names),
+        }
+        if with_parameters:
+            out["parameters"] = [s.to_dict() for s in base.dynamics_specs().values()]
+        return out
+    finally:
+        env.close()
+
+
+def list_envs() -> list[dict[str, Any]]:
+    """Short description of every registered env."""
+    return [describe_env(name, with_parameters=False) for name in ENVS]

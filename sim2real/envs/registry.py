@@ -1,0 +1,91 @@
+"""The catalogue of sim2real environments and their Gymnasium registration (``sim2real/`` namespace)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+from sim2real.errors import UnknownEnvError
+
+__all__ = ["ENVS", "EnvEntry", "make_env", "register_envs", "resolve_env"]
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One registered environment.
+
+    Attributes:
+        name: short name used on the command line and in ``envs/<name>.yaml`` (e.g. ``hopper``).
+        env_id: Gymnasium id, e.g. ``sim2real/Hopper-v0``.
+        entry_point: ``module:Class``.
+        max_episode_steps: time limit applied by ``gymnasium.make``.
+        description: one line for ``sim2real envs list``.
+    """
+
+    name: str
+    env_id: str
+    entry_point: str
+    max_episode_steps: int
+    description: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+_M = "sim2real.envs"
+ENVS: dict[str, EnvEntry] = {
+    e.name: e
+    for e in [
+        EnvEntry(
+            "cartpole",
+            "sim2real/CartPole-v0",
+            f"{_M}.cartpole:CartPoleBalanceEnv",
+            1000,
+            "cart-pole balance (InvertedPendulum), fast smoke-test and quickstart task",
+        ),
+        EnvEntry(
+            "cartpole_swingup",
+            "sim2real/CartPoleSwingUp-v0",
+            f"{_M}.cartpole:CartPoleSwingUpEnv",
+            1000,
+            "cart-pole swing-up from hanging, reward cos(theta)",
+        ),
+    ]
+}
+
+
+def register_envs() -> None:
+    """Register every env in :data:`ENVS` with Gymnasium (idempotent)."""
+    for entry in ENVS.values():
+        if entry.env_id not in gym.registry:
+            gym.register(
+                id=entry.env_id,
+                entry_point=entry.entry_point,
+                max_episode_steps=entry.max_episode_steps,
+                kwargs=dict(entry.kwargs),
+            )
+
+
+def resolve_env(name: str) -> EnvEntry:
+    """Find an env by short name (``hopper``), Gymnasium id (``sim2real/Hopper-v0``) or id stem.
+
+    Raises:
+        UnknownEnvError: with the list of known names.
+    """
+    key = name.strip()
+    if key in ENVS:
+        return ENVS[key]
+    lowered = key.lower()
+    for entry in ENVS.values():
+        stem = entry.env_id.split("/", 1)[1].rsplit("-v", 1)[0].lower()
+        if lowered in (entry.env_id.lower(), stem, entry.name.lower()):
+            return entry
+    raise UnknownEnvError(
+        f"unknown env {name!r}; known envs: {', '.join(ENVS)} (see `sim2real envs list`)"
+    )
+
+
+def make_env(name: str, **kwargs: Any) -> gym.Env:
+    """``gymnasium.make`` for a short name or id, with the registered time limit."""
+    register_envs()
+    return gym.make(resolve_env(name).env_id, **kwargs)
