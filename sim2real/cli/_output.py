@@ -10,8 +10,9 @@ from rich.console import Console
 
 __all__ = ["console", "err_console", "print_json"]
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: messages with paths/commands stay on one line (copy-pasteable) on narrow terminals
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _default(obj: Any) -> Any:

@@ -16,7 +16,15 @@ from sim2real.errors import Sim2RealError
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = ("sim2real.cli.envs_cmd",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "sim2real.cli.envs_cmd",
+    "sim2real.cli.pretrain_cmd",
+    "sim2real.cli.benchmark_cmd",
+    "sim2real.cli.transfer_cmd",
+    "sim2real.cli.evaluate_cmd",
+    "sim2real.cli.export_cmd",
+    "sim2real.cli.deploy_cmd",
+)
 
 app = typer.Typer(
     name="sim2real",

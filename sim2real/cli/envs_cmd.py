@@ -1,10 +1,11 @@
-"""``sim2real envs``: list the environments, show one in full."""
+"""``sim2real envs``: list the environments, show one in full (with its domains), sample domains."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from sim2real.cli._output import console, print_json
@@ -53,10 +54,12 @@ def show_cmd(
     env: str = typer.Argument(..., help="Short name or Gymnasium id, e.g. hopper."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
-    """One env in full: observation/action layout and dynamics parameters (nominal, unit, bounds)."""
+    """One env in full: layout, dynamics parameters, source randomization and targets."""
     from sim2real.envs.describe import describe_env
+    from sim2real.randomization.describe import describe_domains
 
     info = describe_env(env)
+    info["domains"] = describe_domains(env)
     if json_out:
         print_json(info)
         return
@@ -80,6 +83,72 @@ def show_cmd(
             ", ".join(ents) if len(ents) <= 4 else f"{len(ents)} entries",
             p["description"],
         )
+    console.print(table)
+    _print_domains(info["domains"])
+
+
+def _print_domains(domains: dict[str, Any]) -> None:
+    if domains["file"] is None:
+        console.print("no domain file (envs/<name>.yaml): only the nominal domain")
+        return
+    src = domains["source"]
+    if src is not None:
+        table = Table(title=f"source randomization ({domains['file']})")
+        for col in ("parameter", "applies to", "distribution", "mode", "resample"):
+            table.add_column(col)
+        for row in src["parameters"]:
+            table.add_row(
+                row["parameter"],
+                row["applies_to"],
+                row["distribution"],
+                row["mode"],
+                row["resample"],
+            )
+        console.print(table)
+        for key in ("pushes", "action_noise"):
+            if key in src:
+                console.print(escape(f"{key}: {src[key]}"))
+    table = Table(title="targets (fixed shifted dynamics)")
+    for col in ("target", "shifts", "description"):
+        table.add_column(col)
+    for name, tgt in domains["targets"].items():
+        extras = {k: tgt[k] for k in ("pushes", "action_noise") if k in tgt}
+        shifts = ", ".join(_shift_text(k, v) for k, v in {**tgt["shifts"], **extras}.items())
+        table.add_row(name, escape(shifts), escape(tgt["description"]))
+    console.print(table)
+
+
+def _shift_text(name: str, value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get("entities"), dict):
+        unit = " x nominal" if value.get("mode") == "scale" else ""
+        return ", ".join(f"{name}[{e}]={v}{unit}" for e, v in value["entities"].items())
+    return f"{name}={value}"
+
+
+@envs_app.command("sample")
+def sample_cmd(
+    env: str = typer.Argument(..., help="Short name or Gymnasium id, e.g. cartpole."),
+    domain: str = typer.Option(
+        "source", "--domain", "-d", help="source, nominal, a target name, or FILE.yaml:NAME."
+    ),
+    seed: int = typer.Option(0, "--seed", "-s", help="Seed of the env's random stream."),
+    n: int = typer.Option(5, "-n", min=1, help="How many episodes' domains to draw."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON only."),
+) -> None:
+    """Print the dynamics of N consecutive episodes (parameter -> value), as training sees them."""
+    from sim2real.randomization.describe import flatten_sample, sample_domains
+
+    samples = sample_domains(env, domain, seed, n)
+    if json_out:
+        print_json(samples)
+        return
+    flat = [flatten_sample(s) for s in samples]
+    table = Table(title=f"{env}: {n} draws of domain {domain!r}, seed {seed}")
+    table.add_column("parameter")
+    for i in range(n):
+        table.add_column(f"#{i}", justify="right")
+    for key in flat[0] if flat else []:
+        table.add_row(key, *(f"{f[key]:.4g}" for f in flat))
     console.print(table)
 
 

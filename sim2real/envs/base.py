@@ -15,6 +15,7 @@ wrapper (or a user) sets them between episodes and they really act in the physic
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -48,12 +49,15 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         default_frame_skip: substeps per control step (control period = timestep * frame skip).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 30}
+    # Gymnasium declares ``metadata`` an instance attribute, so no ClassVar here
+    metadata: dict[str, Any] = {"render_modes": ["rgb_array"], "render_fps": 30}  # noqa: RUF012
     observation_names: ClassVar[tuple[str, ...]] = ()
     action_names: ClassVar[tuple[str, ...]] = ()
     physics_timestep: ClassVar[float] = 1.0 / 240.0
     default_frame_skip: ClassVar[int] = 4
     solver_iterations: ClassVar[int] = 5
+    #: Nominal gravity vector (m/s^2); the ``gravity`` parameter starts here.
+    nominal_gravity: ClassVar[tuple[float, float, float]] = (0.0, 0.0, -9.81)
     #: PD-controlled robots add ``kp_scale``/``kd_scale`` via :meth:`_robot_parameters`.
 
     def __init__(
@@ -69,6 +73,7 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self.render_mode = render_mode
         with quiet_c_output():
             self._p = BulletClient(connection_mode=pybullet.DIRECT)
+        self._client_id: int = self._p._client
         self._p.setAdditionalSearchPath(pybullet_data.getDataPath())
         self.robot: BodyDynamics = self._load()
         n_obs, n_act = len(self.observation_names), len(self.action_names)
@@ -161,7 +166,7 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         return [
             ParameterSpec(
                 "gravity",
-                np.array([0.0, 0.0, -9.81]),
+                np.array(self.nominal_gravity, dtype=np.float64),
                 -30.0,
                 30.0,
                 "m/s^2",
@@ -258,13 +263,18 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Advance one control step; actions outside [-1, 1] are clipped."""
-        act = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        # hot path: np.clip costs ~5 us on a tiny array, so clip only when something is outside;
+        # an ndarray (float32 from SB3) is used as is, hooks read it without modifying it
+        act = action if type(action) is np.ndarray else np.asarray(action, dtype=np.float64)
+        flat = act.tolist() if act.ndim == 1 else act.ravel().tolist()
+        if max(flat) > 1.0 or min(flat) < -1.0:
+            act = np.minimum(np.maximum(act, -1.0), 1.0)
         if self._latency:
             self._act_head = (self._act_head + 1) % (MAX_LATENCY + 1)
             self._act_buf[self._act_head] = act
             act = self._act_buf[(self._act_head - self._latency) % (MAX_LATENCY + 1)]
         self._apply_action(act)
-        self._p.stepSimulation()
+        pybullet.stepSimulation(physicsClientId=self._client_id)
         self._elapsed_steps += 1
         raw = self._observe()
         reward, terminated, info = self._reward(act)
@@ -273,7 +283,8 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
     def _finish_observation(self, obs: np.ndarray | None = None) -> np.ndarray:
         if obs is None:
             obs = self._observe()
-        if not np.isfinite(obs).all():
+        # one dot product detects NaN/inf (and absurd magnitudes); the precise check only then
+        if not math.isfinite(obs.dot(obs)) and not np.isfinite(obs).all():
             bad = [self.observation_names[i] for i in np.flatnonzero(~np.isfinite(obs))[:4]]
             raise PhysicsError(
                 f"{type(self).__name__}: physics returned non-finite values at step "
@@ -286,7 +297,7 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
             )
         return obs.astype(np.float32)
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
+    def render(self) -> np.ndarray | None:
         """An RGB frame (H, W, 3) from a camera looking at :meth:`_camera_target`."""
         if self.render_mode != "rgb_array":
             return None
@@ -325,4 +336,4 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
                 self._p.disconnect()
             except pybullet.error:
                 pass
-            self._p = None  # type: ignore[assignment]
+            self._p = None

@@ -6,9 +6,11 @@ Same model, timestep, actuator (100 N on the slider) and rewards as pybullet-env
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
+import pybullet as _pb  # already imported (quietly) by sim2real.envs.base
 
 from sim2real.envs.base import BulletRobotEnv
 from sim2real.envs.body_dynamics import BodyDynamics
@@ -56,13 +58,21 @@ class CartPoleBalanceEnv(BulletRobotEnv):
         self._p.resetJointState(self._cart, self._hinge, theta0, 0.0)
 
     def _apply_action(self, action: np.ndarray) -> None:
-        force = self.max_force * self._motor_strength[0] * action[0]
-        self._p.setJointMotorControl2(self._cart, self._slider, self._p.TORQUE_CONTROL, force=force)
+        force = self.max_force * float(self._motor_strength[0]) * float(action[0])
+        _pb.setJointMotorControl2(
+            self._cart,
+            self._slider,
+            _pb.TORQUE_CONTROL,
+            force=force,
+            physicsClientId=self._client_id,
+        )
 
     def _observe(self) -> np.ndarray:
-        (x, vx, *_), (theta, theta_dot, *_) = self._p.getJointStates(self._cart, self._joints)
+        (x, vx, *_), (theta, theta_dot, *_) = _pb.getJointStates(
+            self._cart, self._joints, physicsClientId=self._client_id
+        )
         self._theta = theta
-        return np.array([x, vx, np.cos(theta), np.sin(theta), theta_dot])
+        return np.array([x, vx, math.cos(theta), math.sin(theta), theta_dot])
 
     def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
         terminated = abs(self._theta) > 0.2
@@ -81,4 +91,4 @@ class CartPoleSwingUpEnv(CartPoleBalanceEnv):
     swing_up: ClassVar[bool] = True
 
     def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
-        return float(np.cos(self._theta)), False, {}
+        return math.cos(self._theta), False, {}

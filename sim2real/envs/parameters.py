@@ -8,6 +8,7 @@ naming the parameter and its valid range.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Union
@@ -88,7 +89,13 @@ class ParameterSpec:
             ParameterError: unknown entity, wrong length, non-finite or out-of-range value.
         """
         base = self.nominal if current is None else current
-        if isinstance(value, Mapping):
+        if (
+            isinstance(value, np.ndarray)
+            and value.dtype == np.float64
+            and value.shape == self.nominal.shape
+        ):  # fast path: what samplers produce
+            out = value.copy()
+        elif isinstance(value, Mapping):
             if not self.entities:
                 raise ParameterError(
                     f"{self.name} is a scalar parameter; give a number, not a mapping"
@@ -120,6 +127,11 @@ class ParameterSpec:
         return out
 
     def _check(self, arr: np.ndarray) -> None:
+        lo, hi = (float(arr.min()), float(arr.max())) if arr.ndim else (float(arr), float(arr))
+        if lo >= self.low and hi <= self.high:  # False for NaN too
+            if self.integer and np.any(arr != np.round(arr)):
+                raise ParameterError(f"{self.name} must be a whole number, got {arr.tolist()}")
+            return
         if not np.all(np.isfinite(arr)):
             raise ParameterError(f"{self.name}: value must be finite, got {arr.tolist()}")
         bad = (arr < self.low) | (arr > self.high)
@@ -128,8 +140,6 @@ class ParameterSpec:
             raise ParameterError(
                 f"{self.name}={shown:g} is outside the valid range {self.range_text()}"
             )
-        if self.integer and np.any(arr != np.round(arr)):
-            raise ParameterError(f"{self.name} must be a whole number, got {arr.tolist()}")
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready description (used by ``sim2real envs show --json``)."""
@@ -159,7 +169,7 @@ class ParameterSet:
         self._values: dict[str, np.ndarray] = {
             n: np.array(s.nominal, copy=True) for n, s in self.specs.items()
         }
-        self._dirty: set[str] = set(self.specs)
+        self._dirty: builtins.set[str] = builtins.set(self.specs)
 
     def spec(self, name: str) -> ParameterSpec:
         """The spec of ``name``; raises :class:`ParameterError` listing the known names."""
@@ -185,7 +195,7 @@ class ParameterSet:
             for name, value in values.items()
         }
         for name, arr in staged.items():
-            if not np.array_equal(arr, self._values[name]):
+            if arr.tobytes() != self._values[name].tobytes():
                 self._values[name] = arr
                 self._dirty.add(name)
 
@@ -193,9 +203,9 @@ class ParameterSet:
         """Restore nominal values (all parameters, or only ``names``)."""
         self.set({n: self.specs[n].nominal for n in (names if names is not None else self.specs)})
 
-    def pop_dirty(self) -> set[str]:
+    def pop_dirty(self) -> builtins.set[str]:
         """Names changed since the previous call (all names on the first call)."""
-        dirty, self._dirty = self._dirty, set()
+        dirty, self._dirty = self._dirty, builtins.set()
         return dirty
 
     def as_plain(self) -> dict[str, float | list[float]]:

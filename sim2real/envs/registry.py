@@ -50,6 +50,48 @@ ENVS: dict[str, EnvEntry] = {
             1000,
             "cart-pole swing-up from hanging, reward cos(theta)",
         ),
+        EnvEntry(
+            "reacher",
+            "sim2real/Reacher-v0",
+            f"{_M}.reacher:ReacherEnv",
+            150,
+            "2-link planar arm reaching a random target (ReacherBulletEnv rewards)",
+        ),
+        EnvEntry(
+            "hopper",
+            "sim2real/Hopper-v0",
+            f"{_M}.locomotion:HopperEnv",
+            1000,
+            "one-legged hopper running forward (HopperBulletEnv rewards)",
+        ),
+        EnvEntry(
+            "halfcheetah",
+            "sim2real/HalfCheetah-v0",
+            f"{_M}.locomotion:HalfCheetahEnv",
+            1000,
+            "planar cheetah running forward (HalfCheetahBulletEnv rewards)",
+        ),
+        EnvEntry(
+            "ant",
+            "sim2real/Ant-v0",
+            f"{_M}.locomotion:AntEnv",
+            1000,
+            "four-legged ant walking forward (AntBulletEnv rewards)",
+        ),
+        EnvEntry(
+            "quadruped",
+            "sim2real/A1-v0",
+            f"{_M}.quadruped:A1Env",
+            1000,
+            "Unitree A1 quadruped walking forward under PD joint position control",
+        ),
+        EnvEntry(
+            "manipulator",
+            "sim2real/KukaReach-v0",
+            f"{_M}.manipulator:KukaReachEnv",
+            200,
+            "KUKA iiwa arm reaching a random 3-D target under PD joint control, with gravity",
+        ),
     ]
 }
 

@@ -1,0 +1,253 @@
+"""``BenchmarkConfig``: what a transfer benchmark compares, on which target, with which budget.
+
+A benchmark trains the arm ``scratch`` (a fresh model on the target) and each named transfer arm
+(the source policy transferred with a :class:`~sim2real.transfer.TransferSpec`) with identical
+target budgets, evaluation schedules and seeds, then compares them (``sim2real.metrics``).
+YAML with literal values only; ``--set a.b=value`` overrides; errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim2real.errors import ConfigError
+from sim2real.resources import data_dir, find_data_file
+
+__all__ = [
+    "SCRATCH",
+    "BenchEvalConfig",
+    "BenchmarkConfig",
+    "MetricsConfig",
+    "SourceConfig",
+    "config_hash",
+    "load_benchmark_config",
+]
+
+SCRATCH = "scratch"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    """The pretrained source policy: an existing run, or a pretrain config (cached by hash)."""
+
+    run: str | None = None
+    """Run directory of a finished pretraining (or a name under ``policies/``)."""
+    pretrain: str | None = None
+    """Experiment config (path or name in ``configs/``) to pretrain the source; the run is
+    cached under ``<cache_dir>/<config hash>`` so a second benchmark reuses it."""
+    pretrain_set: list[str] = Field(default_factory=list)
+    """``--set`` style overrides applied to the ``pretrain`` config."""
+    steps: int | None = Field(None, ge=0)
+    """Source pretraining samples (for the ``*_with_source`` metrics); default: read from the
+    run's ``summary.json``."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SourceConfig:
+        if (self.run is None) == (self.pretrain is None):
+            raise ValueError("give exactly one of source.run or source.pretrain")
+        return self
+
+
+class BenchEvalConfig(_Strict):
+    """The evaluation schedule shared by every arm."""
+
+    every: int = Field(1000, ge=1)
+    """Evaluate every this many target environment steps (and at step 0)."""
+    episodes: int = Field(5, ge=1)
+    """Deterministic episodes per evaluation."""
+    zero_shot_episodes: int = Field(10, ge=1)
+    """Episodes of the zero-shot evaluation of the source policy on the target."""
+
+
+class MetricsConfig(_Strict):
+    """How the metrics are computed (see :class:`sim2real.metrics.MetricOptions`)."""
+
+    threshold: float | None = None
+    """Absolute return threshold for time-to-threshold; null derives it from scratch."""
+    threshold_fraction: float = Field(0.8, gt=0, le=1)
+    """Fraction of scratch's final return (or of its gain, see ``threshold_reference``)."""
+    threshold_reference: Literal["final", "gain"] = "final"
+    """``final``: fraction x final; ``gain``: initial + fraction x (final - initial)."""
+    last_k: int = Field(3, ge=1)
+    """Asymptotic performance = mean of the last k evaluations."""
+    auc_reference: Literal["zero", "scratch_initial"] = "zero"
+    """Measure AUCs above 0 or above scratch's initial return (for negative returns)."""
+    aggregate: Literal["mean", "iqm", "median"] = "iqm"
+    """Seed aggregate (rliable recommends the interquartile mean)."""
+    n_boot: int = Field(2000, ge=100)
+    """Bootstrap replicates."""
+    confidence: float = Field(0.95, gt=0, lt=1)
+    """Confidence level of the intervals."""
+    seed: int = 0
+    """Seed of the bootstrap resampling."""
+
+
+class BenchmarkConfig(_Strict):
+    """A transfer benchmark: scratch vs transfer arms on one target domain, over seeds."""
+
+    benchmark: str = "benchmark"
+    """Name (used in the default output folder)."""
+    env: str
+    """Env short name or Gymnasium id."""
+    target: str
+    """Target domain: a name from ``envs/<env>.yaml`` or ``file.yaml:NAME``."""
+    source: SourceConfig
+    """Where the source policy comes from."""
+    train: dict[str, Any] = Field(default_factory=dict)
+    """Experiment-config overrides for target training (all arms), applied on top of the
+    source run's config (same algorithm, hyperparameters and network by default)."""
+    arms: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Transfer arms: name -> transfer spec (``sim2real.transfer.TransferSpec`` fields)."""
+    budget: int = Field(20_000, ge=1)
+    """Target environment steps per run (every arm)."""
+    eval: BenchEvalConfig = Field(default_factory=lambda: BenchEvalConfig.model_validate({}))
+    """Evaluation schedule on the target."""
+    seeds: list[int] = Field(default_factory=lambda: list(range(5)))
+    """Seeds (each arm runs every seed); an integer N means ``0..N-1``."""
+    metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig.model_validate({}))
+    """Metric and statistics settings."""
+    workers: int | None = Field(None, ge=1)
+    """Parallel runs (processes or Ray tasks); null: the number of CPU cores."""
+    backend: Literal["local", "ray"] = "local"
+    """``local`` process pool or ``ray`` tasks (``ray`` extra)."""
+    ray_address: str | None = None
+    """Ray cluster address (null: ``RAY_ADDRESS`` or a local cluster)."""
+    cache_dir: str = "runs/cache"
+    """Where pretrained sources are cached by config hash."""
+
+    @field_validator("target")
+    @classmethod
+    def _find_domain_file(cls, v: str) -> str:
+        """``file.yaml:NAME`` with a relative file not found from the working directory is
+        looked up in ``configs/`` and ``envs/`` (so shipped benchmarks run from anywhere)."""
+        path, sep, name = v.rpartition(":")
+        if not sep or not path.endswith((".yaml", ".yml")) or Path(path).is_file():
+            return v
+        for kind in ("configs", "envs"):
+            candidate = data_dir(kind) / path
+            if candidate.is_file():
+                return f"{candidate}:{name}"
+        raise ValueError(
+            f"domain file {path!r} not found (relative to the working directory, configs/ or envs/)"
+        )
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_count(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            if v < 1:
+                raise ValueError("seeds must be >= 1")
+            return list(range(v))
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _unique(cls, v: list[int]) -> list[int]:
+        if not v or len(set(v)) != len(v) or min(v) < 0:
+            raise ValueError(f"seeds must be distinct non-negative integers, got {v}")
+        return v
+
+    @field_validator("arms")
+    @classmethod
+    def _check_arms(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if SCRATCH in v:
+            raise ValueError(f"'{SCRATCH}' is always run; do not list it under arms")
+        if not v:
+            raise ValueError("list at least one transfer arm (name: transfer spec)")
+        for name, spec in v.items():
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"arm name {name!r}: use letters, digits, '_' and '-'")
+            try:
+                from sim2real.transfer import TransferSpec
+            except ImportError:  # pragma: no cover - transfer always ships
+                continue
+            if (spec or {}).get("early_stopping") is not None:
+                raise ValueError(
+                    f"arm {name!r}: early_stopping would end runs before the budget; a benchmark "
+                    "compares identical budgets, so remove it"
+                )
+            try:
+                TransferSpec.model_validate(spec or {})
+            except ValidationError as err:
+                first = err.errors()[0]
+                loc = ".".join(str(p) for p in first["loc"])
+                raise ValueError(f"arm {name!r}: {loc}: {first['msg']}") from None
+        return v
+
+    @property
+    def target_name(self) -> str:
+        """The target's short name (``NAME`` of ``file.yaml:NAME``)."""
+        path, sep, name = self.target.rpartition(":")
+        return name if sep and path.endswith((".yaml", ".yml")) else self.target
+
+    @property
+    def arm_names(self) -> list[str]:
+        """``scratch`` followed by the transfer arms, in config order."""
+        return [SCRATCH, *self.arms]
+
+    def run_key(self) -> str:
+        """Hash of everything that changes a single run's result (not seeds, workers, metrics)."""
+        data = self.model_dump(
+            mode="json",
+            exclude={"seeds", "workers", "backend", "ray_address", "metrics", "benchmark"},
+        )
+        return config_hash(data)
+
+
+def config_hash(data: Any, length: int = 16) -> str:
+    """Stable short SHA-256 of a JSON-able value (sorted keys)."""
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+
+
+def _format_error(where: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "<root>"
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see configs/benchmark_*.yaml)"
+    return f"{where}: {loc}: {msg}"
+
+
+def load_benchmark_config(
+    path_or_name: str | Path, overrides: Iterable[str] = ()
+) -> BenchmarkConfig:
+    """Load a benchmark config by path or by name in ``configs/`` and apply ``--set`` overrides.
+
+    Raises:
+        ConfigError: missing file, invalid YAML, unknown key or wrong type (one line).
+    """
+    from sim2real.config import apply_overrides
+
+    path = find_data_file("configs", str(path_or_name))
+    if path is None:
+        known = sorted(
+            p.stem
+            for p in data_dir("configs").glob("*.yaml")
+            if "benchmark" in p.stem or p.stem == "quickstart"
+        )
+        raise ConfigError(
+            f"benchmark config {str(path_or_name)!r} not found: give a YAML path or one of {', '.join(known)}"
+        )
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: cannot read YAML: {reason}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    apply_overrides(data, overrides)
+    try:
+        return BenchmarkConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_error(str(path), err)) from None

@@ -1,0 +1,195 @@
+"""One benchmark job = one arm x seed training run (or the zero-shot evaluation), run in a worker.
+
+Jobs are plain, picklable data and :func:`execute` is a top-level function, so the local
+process pool and Ray run exactly the same code: same seeds, same results. A job whose run
+directory already holds a finished run of the same benchmark (``meta.json`` status and key)
+is not recomputed; an unfinished one is started again from scratch (so a resumed benchmark
+gives the same numbers as an uninterrupted one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunJob", "ZeroShotJob", "execute", "finished_result"]
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """Train one arm with one seed on the target.
+
+    Attributes:
+        arm: arm name (``scratch`` or a transfer arm).
+        seed: seed of model, envs and evaluations.
+        run_dir: where the run directory goes.
+        config: the target-training ``ExperimentConfig`` as a dict.
+        key: the benchmark's run key (a finished run with another key is not reused).
+        source: source run directory (transfer arms) or ``None`` (scratch).
+        spec: the transfer spec as a dict (transfer arms).
+    """
+
+    arm: str
+    seed: int
+    run_dir: str
+    config: dict[str, Any]
+    key: str
+    source: str | None = None
+    spec: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        """``<arm>/seed_<seed>``."""
+        return f"{self.arm}/seed_{self.seed}"
+
+
+@dataclass(frozen=True)
+class ZeroShotJob:
+    """Evaluate the source policy, unchanged, on the target domain."""
+
+    source: str
+    env: str
+    target: str
+    episodes: int
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        """``zero_shot``."""
+        return "zero_shot"
+
+
+def _curve(evaluations: dict[str, Any], target: str) -> dict[str, list[float]]:
+    # the target arms train on the target domain, so its evaluation is the "source" (= training
+    # domain) entry; an explicit target/<name> entry wins if present
+    entry = evaluations.get(f"target/{target}") or evaluations["source"]
+    return {
+        "steps": [float(s) for s in entry["timesteps"]],
+        "values": [float(v) for v in entry["mean"]],
+    }
+
+
+def finished_result(job: RunJob) -> dict[str, Any] | None:
+    """The result of an already finished run of ``job`` (same key), else ``None``."""
+    run = Path(job.run_dir)
+    try:
+        meta = json.loads((run / "meta.json").read_text())
+        evaluations = json.loads((run / "evaluations.json").read_text())
+        summary = json.loads((run / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if meta.get("status") != "finished" or meta.get("benchmark", {}).get("key") != job.key:
+        return None
+    return {
+        "arm": job.arm,
+        "seed": job.seed,
+        "run_dir": str(run),
+        "reused": True,
+        "wall_time_s": summary.get("wall_time_s"),
+        **_curve(evaluations, job.config["domain"]),
+    }
+
+
+def _limit_threads() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run(job: RunJob) -> dict[str, Any]:
+    done = finished_result(job)
+    if done is not None:
+        return done
+    _limit_threads()
+    from sim2real.config import config_from_dict
+    from sim2real.training import build_model, resolve_device, train
+
+    run = Path(job.run_dir)
+    if run.exists():  # an interrupted run: start it again so results match a clean run
+        shutil.rmtree(run)
+    run.parent.mkdir(parents=True, exist_ok=True)
+    config = config_from_dict(job.config, f"benchmark run {job.name}")
+    builder = None
+    if job.source is not None:
+        from sim2real.transfer import transfer
+
+        device = resolve_device(config.device, config.algo)
+
+        def builder(venv: Any) -> Any:
+            template = build_model(config, venv, device)
+            return transfer(job.source, venv, job.spec, template=template, seed=config.seed)
+
+    t0 = time.perf_counter()
+    result = train(
+        config,
+        out_dir=run,
+        model_builder=builder,
+        extra_callbacks=_transfer_callbacks(job),
+        run_info={
+            "benchmark": {"key": job.key, "arm": job.arm, "seed": job.seed, "spec": job.spec}
+        },
+        quiet=True,
+        kind="benchmark",
+    )
+    return {
+        "arm": job.arm,
+        "seed": job.seed,
+        "run_dir": str(result.path),
+        "reused": False,
+        "wall_time_s": round(time.perf_counter() - t0, 2),
+        **_curve(result.evaluations, config.domain),
+    }
+
+
+def _transfer_callbacks(job: RunJob) -> list[Any]:
+    """The transfer strategy's callbacks (transfer log, gradual unfreezing) for transfer arms."""
+    if job.source is None:
+        return []
+    from sim2real.transfer import transfer_callbacks
+
+    return list(transfer_callbacks(in_run_dir=True))
+
+
+def _zero_shot(job: ZeroShotJob) -> dict[str, Any]:
+    _limit_threads()
+    from stable_baselines3.common.evaluation import evaluate_policy
+
+    from sim2real.training import load_run
+
+    src = load_run(job.source, device="cpu")
+    venv = src.make_env(job.target, n_envs=1, seed=job.seed + 20_000)
+    try:
+        returns, lengths = evaluate_policy(
+            src.model,
+            venv,
+            n_eval_episodes=job.episodes,
+            deterministic=True,
+            return_episode_rewards=True,
+        )
+    finally:
+        venv.close()
+    import numpy as np
+
+    r = np.asarray(returns, dtype=float)
+    return {
+        "mean": float(r.mean()),
+        "std": float(r.std()),
+        "episodes": job.episodes,
+        "returns": r.tolist(),
+        "lengths": [int(n) for n in np.asarray(lengths).reshape(-1)],
+        "job": asdict(job),
+    }
+
+
+def execute(job: RunJob | ZeroShotJob) -> dict[str, Any]:
+    """Run ``job`` in this process and return its JSON-able result."""
+    if isinstance(job, ZeroShotJob):
+        return _zero_shot(job)
+    return _run(job)

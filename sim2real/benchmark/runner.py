@@ -1,0 +1,281 @@
+"""Run a benchmark: resolve (or pretrain, cached) the source, plan arms x seeds, run, report.
+
+Output folder::
+
+    <out>/benchmark.yaml       the resolved benchmark config
+    <out>/benchmark.json       run key, source, source steps (a different config is refused)
+    <out>/runs/<arm>/seed_<k>/ one training run directory per arm x seed
+    <out>/zero_shot.json       the source policy evaluated on the target, unchanged
+    <out>/report.json, report.md, learning_curves.png
+    <out>/tb/                  TensorBoard log root (see ``tb_report``)
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shlex
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim2real.benchmark.backends import run_jobs
+from sim2real.benchmark.config import SCRATCH, BenchmarkConfig, config_hash
+from sim2real.benchmark.jobs import RunJob, ZeroShotJob
+from sim2real.benchmark.report import build_report, write_report
+from sim2real.errors import ConfigError, ModelFileError
+from sim2real.metrics import MetricOptions
+from sim2real.resources import data_dir
+
+__all__ = ["BenchmarkResult", "default_out_dir", "plan_jobs", "resolve_source", "run_benchmark"]
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class BenchmarkResult:
+    """What :func:`run_benchmark` produced."""
+
+    path: Path
+    report: dict[str, Any]
+    files: dict[str, Path]
+    reused: int
+    computed: int
+
+
+def default_out_dir(config: BenchmarkConfig) -> Path:
+    """``runs/benchmarks/<benchmark>__<env>__<target>`` (stable, so a rerun resumes)."""
+    target = config.target_name
+    return Path("runs") / "benchmarks" / f"{config.benchmark}__{config.env}__{target}"
+
+
+def _find_run(name: str) -> Path:
+    for candidate in (Path(name), data_dir("policies") / name):
+        if (candidate / "config.yaml").is_file() and (candidate / "model.zip").is_file():
+            return candidate.resolve()
+    raise ModelFileError(
+        f"source run {name!r} not found (need a run directory with config.yaml and model.zip, "
+        f"a path or a name under {data_dir('policies')})"
+    )
+
+
+def _source_steps(run: Path, given: int | None) -> int:
+    if given is not None:
+        return given
+    try:
+        return int(json.loads((run / "summary.json").read_text())["steps"])
+    except (OSError, ValueError, KeyError):
+        raise ConfigError(
+            f"{run}: summary.json has no step count; set source.steps to the pretraining samples"
+        ) from None
+
+
+def resolve_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path, int]:
+    """The source run directory and its pretraining samples; pretrains (cached) if needed."""
+    src = config.source
+    if src.run is not None:
+        run = _find_run(src.run)
+        return run, _source_steps(run, src.steps)
+    from sim2real.config import load_config
+
+    pre = load_config(str(src.pretrain), src.pretrain_set)
+    if pre.env != config.env:
+        raise ConfigError(
+            f"source.pretrain trains env {pre.env!r} but the benchmark env is {config.env!r}"
+        )
+    run = Path(config.cache_dir) / f"{pre.env}__{config_hash(pre.to_dict())}"
+    summary = run / "summary.json"
+    if not (summary.is_file() and json.loads(summary.read_text()).get("status") == "finished"):
+        from sim2real.training import train
+
+        resume = (
+            run if (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()) else None
+        )
+        train(
+            None if resume else pre,
+            out_dir=None if resume else run,
+            resume=resume,
+            quiet=quiet,
+            kind="pretrain",
+        )
+    return run.resolve(), _source_steps(run, src.steps)
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = (
+            _merge(out[k], v)
+            if isinstance(v, Mapping) and isinstance(out.get(k), dict)
+            else copy.deepcopy(v)
+        )
+    return out
+
+
+def target_config(config: BenchmarkConfig, source_run: Path, arm: str, seed: int) -> dict[str, Any]:
+    """The ``ExperimentConfig`` dict of one run: the source's config + ``train`` overrides, with
+    the benchmark's target, budget, evaluation schedule and seed (identical for every arm)."""
+    base = yaml.safe_load((source_run / "config.yaml").read_text()) or {}
+    data = _merge(base, config.train)
+    data.update(
+        experiment=f"{config.benchmark}-{arm}",
+        env=config.env,
+        domain=config.target,
+        adr=None,
+        total_timesteps=config.budget,
+        eval={
+            "freq": config.eval.every,
+            "episodes": config.eval.episodes,
+            "targets": [],
+            "deterministic": True,
+            "at_start": True,
+        },
+        checkpoint_freq=0,
+        checkpoint_keep=1,
+        seed=seed,
+        torch_threads=1,
+    )
+    return data
+
+
+def plan_jobs(config: BenchmarkConfig, out: Path, source_run: Path) -> list[RunJob]:
+    """One job per arm x seed (scratch first), with its run directory under ``out/runs``."""
+    from sim2real.config import config_from_dict
+
+    key = config.run_key()
+    jobs = []
+    for seed in config.seeds:
+        for arm in config.arm_names:
+            data = target_config(config, source_run, arm, seed)
+            config_from_dict(data, f"benchmark train config (arm {arm})")  # fail early, in one line
+            jobs.append(
+                RunJob(
+                    arm=arm,
+                    seed=seed,
+                    run_dir=str(out / "runs" / arm / f"seed_{seed}"),
+                    config=data,
+                    key=key,
+                    source=None if arm == SCRATCH else str(source_run),
+                    spec=None if arm == SCRATCH else dict(config.arms[arm] or {}),
+                )
+            )
+    return jobs
+
+
+def _claim_out_dir(config: BenchmarkConfig, out: Path, source_run: Path, source_steps: int) -> None:
+    marker = out / "benchmark.json"
+    key = config.run_key()
+    if marker.is_file():
+        old = json.loads(marker.read_text()).get("run_key")
+        if old != key:
+            raise ConfigError(
+                f"{out} holds a benchmark with a different config (run key {old} != {key}); "
+                "use another --out or delete that folder"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(
+        json.dumps(
+            {"run_key": key, "source": str(source_run), "source_steps": source_steps}, indent=2
+        )
+        + "\n"
+    )
+    (out / "benchmark.yaml").write_text(
+        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    )
+
+
+def run_benchmark(
+    config: BenchmarkConfig,
+    out: str | Path | None = None,
+    *,
+    command: str | None = None,
+    progress: Progress | None = None,
+    quiet: bool = True,
+) -> BenchmarkResult:
+    """Run (or resume) the benchmark and write its report.
+
+    Args:
+        out: output folder; default :func:`default_out_dir`. Finished runs found there (same
+            config) are reused, not recomputed.
+        command: the command line recorded in the report (default: this process's argv).
+        progress: ``progress(event, data)`` called with ``source``, ``planned``, ``run`` and
+            ``zero_shot`` events (for a progress bar); the library itself prints nothing.
+        quiet: no progress bar for source pretraining.
+    """
+    from sim2real.training.run_dir import git_state, package_versions, utc_now
+
+    notify = progress or (lambda event, data: None)
+    out = Path(out) if out is not None else default_out_dir(config)
+    started, t0 = utc_now(), time.perf_counter()
+    source_run, source_steps = resolve_source(config, quiet=quiet)
+    notify("source", {"path": str(source_run), "steps": source_steps})
+    _claim_out_dir(config, out, source_run, source_steps)
+
+    jobs: list[RunJob | ZeroShotJob] = list(plan_jobs(config, out, source_run))
+    zero_shot_file = out / "zero_shot.json"
+    if not zero_shot_file.is_file():
+        jobs.insert(
+            0,
+            ZeroShotJob(str(source_run), config.env, config.target, config.eval.zero_shot_episodes),
+        )
+    notify("planned", {"jobs": len(jobs)})
+    results = run_jobs(
+        jobs,
+        backend=config.backend,
+        workers=config.workers,
+        ray_address=config.ray_address,
+        on_result=lambda job, res: notify(
+            "zero_shot" if isinstance(job, ZeroShotJob) else "run", res
+        ),
+    )
+    if isinstance(jobs[0], ZeroShotJob):
+        zero_shot_file.write_text(json.dumps(results.pop(0), indent=2) + "\n")
+    zero_shot = json.loads(zero_shot_file.read_text())
+
+    curves: dict[str, dict[int, tuple[list[float], list[float]]]] = {
+        a: {} for a in config.arm_names
+    }
+    runs_info: dict[str, dict[str, Any]] = {a: {} for a in config.arm_names}
+    for res in results:
+        curves[res["arm"]][res["seed"]] = (res["steps"], res["values"])
+        runs_info[res["arm"]][str(res["seed"])] = {
+            k: res[k] for k in ("run_dir", "reused", "wall_time_s")
+        }
+    m = config.metrics
+    options = MetricOptions(**m.model_dump())
+    report = build_report(
+        curves,
+        options=options,
+        source_steps={a: (0 if a == SCRATCH else source_steps) for a in config.arm_names},
+        baseline=SCRATCH,
+        extra={
+            "config": config.model_dump(mode="json"),
+            "target_name": config.target_name,
+            "source": {"run": str(source_run), "steps": source_steps},
+            "zero_shot": {k: zero_shot[k] for k in ("mean", "std", "episodes", "returns")},
+            "runs": runs_info,
+            "command": command or " ".join(shlex.quote(a) for a in sys.argv),
+            "versions": package_versions(),
+            "git": git_state(),
+            "started": started,
+            "finished": utc_now(),
+            "wall_time_s": round(time.perf_counter() - t0, 1),
+        },
+    )
+    files = write_report(
+        report, out, title=f"{config.benchmark}: {config.env} -> {config.target_name}"
+    )
+    from sim2real.benchmark.tb_report import write_tensorboard
+
+    shutil.rmtree(out / "tb", ignore_errors=True)  # regenerated from the report each time
+    files["tensorboard"] = write_tensorboard(
+        report, out / "tb", figure=files["figure"], markdown=files["markdown"].read_text()
+    )
+    reused = sum(1 for r in results if r.get("reused"))
+    return BenchmarkResult(out, report, files, reused=reused, computed=len(results) - reused)

@@ -1,0 +1,101 @@
+"""``sim2real evaluate``: returns of any policy on any target; robustness sweeps; videos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["register"]
+
+
+def _default_out(agent: Any) -> Path:
+    run_path = getattr(agent, "run_path", None)
+    return Path(run_path) / "eval" if run_path is not None else Path("eval") / agent.name
+
+
+def evaluate(
+    policy: Path = typer.Argument(..., help="Run directory, SB3 .zip or exported policy folder."),
+    target: str = typer.Option(
+        None,
+        "--target",
+        "-t",
+        help="ENV:TARGET, e.g. cartpole:heavy_pole [default: the policy's env, nominal].",
+    ),
+    episodes: int = typer.Option(10, "--episodes", "-n", help="Episodes (per sweep point)."),
+    seed: int = typer.Option(0, "--seed", help="Episode i resets with seed + i."),
+    sweep: list[str] = typer.Option(
+        [], "--sweep", help="PARAM[.ENTITY]=lo:hi:n robustness sweep; give two for a heatmap."
+    ),
+    video: Path = typer.Option(None, "--video", help="Record episodes to out.gif or out.mp4."),
+    video_episodes: int = typer.Option(1, "--video-episodes", help="Episodes in the video."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Folder for sweep results [default: RUN_DIR/eval or eval/NAME]."
+    ),
+    backend: str = typer.Option(
+        "numpy", "--backend", help="Exported policies: numpy | onnxruntime."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
+) -> None:
+    """Evaluate a policy on ENV:TARGET: mean, std, 95% CI, success rate; sweeps and videos."""
+    from sim2real.cli._output import console, print_json
+    from sim2real.errors import Sim2RealError
+    from sim2real.evaluation import (
+        evaluate as run_evaluate,
+    )
+    from sim2real.evaluation import (
+        load_agent,
+        parse_sweep,
+        parse_target,
+        record_video,
+        run_sweep,
+        save_sweep,
+    )
+
+    if episodes < 1:
+        raise Sim2RealError("--episodes must be >= 1")
+    axes = [parse_sweep(s) for s in sweep]
+    if len(axes) > 2:
+        raise Sim2RealError("give at most two --sweep options (a curve or a heatmap)")
+    if video is not None and video.suffix.lower() not in (".gif", ".mp4"):
+        raise Sim2RealError(f"--video {video}: must end in .gif or .mp4")
+    agent = load_agent(policy, backend=backend)
+    if target is None and agent.env is None:
+        raise Sim2RealError(f"{policy}: the policy records no env; give --target ENV:TARGET")
+    env, which = parse_target(target or "", default_env=agent.env)
+    result: dict[str, Any] = {"policy": str(policy), "kind": agent.kind}
+    result["evaluation"] = run_evaluate(agent, env, which, episodes=episodes, seed=seed).to_dict()
+    if axes:
+        sweep_result = run_sweep(agent, env, which, axes, episodes=episodes, seed=seed)
+        sweep_result["files"] = save_sweep(sweep_result, out or _default_out(agent))
+        result["sweep"] = sweep_result
+    if video is not None:
+        result["video"] = record_video(agent, env, which, video, episodes=video_episodes, seed=seed)
+    if as_json:
+        print_json(result)
+        return
+    ev = result["evaluation"]
+    lo, hi = ev["ci95"]
+    ci = f"95% CI {lo:.2f} .. {hi:.2f}" if lo is not None else "95% CI n/a: one episode"
+    console.print(
+        f"[bold]{agent.name}[/] ({agent.kind}) on {env}:{which}, {episodes} episodes, seed {seed}"
+    )
+    console.print(f"  return {ev['mean']:.2f} ± {ev['std']:.2f} ({ci})")
+    console.print(
+        f"  episode length {sum(ev['lengths']) / len(ev['lengths']):.1f} steps on average"
+    )
+    if ev["success_rate"] is not None:
+        console.print(f"  success rate {ev['success_rate']:.0%}")
+    if "sweep" in result:
+        files = result["sweep"]["files"]
+        console.print(f"  sweep: {files['png']}\n         {files['json']}")
+        console.print(f"  tensorboard --logdir {files['tensorboard']}")
+    if "video" in result:
+        v = result["video"]
+        console.print(f"  video: {v['path']} ({v['frames']} frames at {v['fps']:.0f} fps)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate`` to the ``sim2real`` app."""
+    app.command("evaluate")(evaluate)

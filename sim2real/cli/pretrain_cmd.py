@@ -1,0 +1,95 @@
+"""``sim2real pretrain``: train an SB3 agent on a (randomized) source domain from a config."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["register"]
+
+
+def _print_result(result: Any, as_json: bool) -> None:
+    from sim2real.cli._output import console, print_json
+
+    summary = dict(result.summary)
+    summary["run_dir"] = str(result.path)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(
+        f"[bold green]{summary['status']}[/]: {summary['steps']} steps in "
+        f"{summary['wall_time_s']:.1f}s ({summary['steps_per_s']} steps/s, device {summary['device']})"
+    )
+    for key, ev in summary["final_eval"].items():
+        console.print(f"  eval {key}: {ev['mean']:.2f} ± {ev['std']:.2f}")
+    console.print(f"results: {result.path}")
+    console.print(f"  tensorboard --logdir {Path(result.path) / 'tb'}")
+
+
+def pretrain(
+    config: str = typer.Argument(
+        None, help="Config YAML path or name in configs/ (optional with --resume)."
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override a key, e.g. --set hyperparams.learning_rate=1e-3 (repeatable)."
+    ),
+    seed: int = typer.Option(None, "--seed", help="Seed (overrides the config)."),
+    device: str = typer.Option(
+        None, "--device", help="auto|cpu|cuda; auto = CPU for PPO, CUDA if present for SAC/TD3."
+    ),
+    out: Path = typer.Option(None, "--out", help="Run directory (must not exist or be empty)."),
+    resume: Path = typer.Option(
+        None, "--resume", help="Continue this run from its latest checkpoint."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+) -> None:
+    """Pretrain a policy (PPO/SAC/TD3) and write a run directory (model, checkpoints, TensorBoard)."""
+    from sim2real.cli._output import err_console
+    from sim2real.config import load_config
+    from sim2real.errors import ConfigError
+
+    overrides = list(set_)
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    if device is not None:
+        if device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"--device: expected auto, cpu or cuda, got {device!r}")
+        overrides.append(f"device={device}")
+    if config is None and resume is None:
+        raise ConfigError("give a CONFIG (path or name in configs/), or --resume RUN_DIR")
+    if resume is not None and out is not None:
+        raise ConfigError(
+            "--out and --resume exclude each other (a resumed run stays in its directory)"
+        )
+    if config is None:
+        cfg_path = Path(resume) / "config.yaml"
+        if not cfg_path.is_file():
+            from sim2real.errors import CheckpointError
+
+            raise CheckpointError(f"{resume}: not a run directory (config.yaml is missing)")
+        cfg = load_config(cfg_path, overrides)
+    else:
+        cfg = load_config(config, overrides)
+    from sim2real.training import TrainingInterrupted, train
+
+    # SIGTERM (e.g. a job scheduler) is handled like Ctrl-C: checkpoint, then exit
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        result = train(cfg, out_dir=out, resume=resume, quiet=quiet or as_json)
+    except TrainingInterrupted as exc:
+        err_console.print(
+            f"interrupted at step {exc.steps}: checkpoint saved; continue with "
+            f"`sim2real pretrain --resume {exc.path}`"
+        )
+        sys.exit(130)
+    _print_result(result, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``pretrain`` to the ``sim2real`` app."""
+    app.command("pretrain")(pretrain)

@@ -1,0 +1,135 @@
+"""``sim2real transfer`` (a new agent on a target from a pretrained source) and ``sim2real inspect``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["register"]
+
+
+def _print_result(result: Any, as_json: bool) -> None:
+    import json
+
+    from sim2real.cli._output import console, print_json
+
+    summary = dict(result.summary)
+    summary["run_dir"] = str(result.path)
+    info_path = Path(result.path) / "transfer.json"
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    summary["transfer"] = {
+        "totals": info.get("log", {}).get("totals", {}),
+        "events": info.get("events", []),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    totals = summary["transfer"]["totals"]
+    console.print(
+        f"[bold green]{summary['status']}[/]: {summary['steps']} target steps in "
+        f"{summary['wall_time_s']:.1f}s ({summary['steps_per_s']} steps/s)"
+    )
+    if totals:
+        console.print(
+            "  parameters: " + ", ".join(f"{k} {v}" for k, v in totals.items() if v or k == "total")
+        )
+    for event in summary["transfer"]["events"]:
+        console.print(
+            f"  step {event['step']}: {event['event']} {', '.join(event['parts'])}".rstrip()
+        )
+    for key, ev in summary["final_eval"].items():
+        label = f"{result.config.domain} (trained on)" if key == "source" else key
+        console.print(f"  eval {label}: {ev['mean']:.2f} ± {ev['std']:.2f}")
+    console.print(f"results: {result.path}  (transfer log: {info_path.name})")
+    console.print(f"  tensorboard --logdir {Path(result.path) / 'tb'}")
+
+
+def transfer_command(
+    config: str = typer.Argument(
+        None, help="Transfer config (YAML path or name in configs/, e.g. transfer_finetune)."
+    ),
+    source: str = typer.Option(
+        None, "--from", help="Source run directory or SB3 .zip (overrides transfer.source)."
+    ),
+    target: str = typer.Option(
+        None, "--target", help="ENV:TARGET or TARGET, e.g. cartpole:heavy_pole (env and domain)."
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override a key, e.g. --set transfer.l2sp_alpha=0.01 (repeatable)."
+    ),
+    out: Path = typer.Option(None, "--out", help="Run directory (must not exist or be empty)."),
+    resume: Path = typer.Option(None, "--resume", help="Continue this transfer run."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
+) -> None:
+    """Transfer named parts of a pretrained policy into a new agent and train it on a target."""
+    from sim2real.cli._output import err_console
+    from sim2real.errors import ConfigError
+    from sim2real.transfer.config import load_transfer_config, saved_transfer_config
+
+    if config is None and resume is None:
+        raise ConfigError("give a CONFIG (e.g. transfer_finetune) with --from, or --resume RUN_DIR")
+    if resume is not None and out is not None:
+        raise ConfigError(
+            "--out and --resume exclude each other (a resumed run stays in its directory)"
+        )
+    if config is None:
+        if source is not None or target is not None:
+            raise ConfigError("--from/--target cannot change a resumed run; give only --resume")
+        cfg = saved_transfer_config(resume, set_)
+    else:
+        cfg = load_transfer_config(config, set_, source=source, target=target)
+    from sim2real.training import TrainingInterrupted
+    from sim2real.transfer.run import run_transfer
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        result = run_transfer(cfg, out_dir=out, resume=resume, quiet=quiet or as_json)
+    except TrainingInterrupted as exc:
+        err_console.print(
+            f"interrupted at step {exc.steps}: checkpoint saved; continue with "
+            f"`sim2real transfer --resume {exc.path}`"
+        )
+        sys.exit(130)
+    _print_result(result, as_json)
+
+
+def inspect_command(
+    model: Path = typer.Argument(..., help="A run directory or an SB3 .zip (PPO, SAC, TD3)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
+) -> None:
+    """The model's named parts with shapes and parameter counts: what can be transferred."""
+    from sim2real.cli._output import console, print_json
+    from sim2real.transfer.inspect import describe_model
+
+    info = describe_model(model)
+    if as_json:
+        print_json(info)
+        return
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{info['algo']}[/bold] {info['path']}  env {info['env'] or '?'}  "
+        f"obs {info['observation_size']}  act {info['action_size']}  "
+        f"{info['total_params']} parameters"
+    )
+    table = Table(title="named parts (select by prefix: actor, critic.features, *.head, all)")
+    for col in ("part", "kind", "params", "tensors"):
+        table.add_column(col)
+    for p in info["parts"]:
+        tensors = ", ".join(f"{n} {tuple(s)}" for n, s in p["tensors"].items())
+        table.add_row(p["name"], p["kind"], str(p["params"]), tensors)
+    console.print(table)
+    if info.get("transfer"):
+        t = info["transfer"]
+        console.print(f"transferred from {t.get('source')}: {t.get('totals')}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``transfer`` and ``inspect`` to the ``sim2real`` app."""
+    app.command("transfer")(transfer_command)
+    app.command("inspect")(inspect_command)

@@ -1,0 +1,202 @@
+"""``PolicyController``: load an exported policy and turn observations into safe actions.
+
+Only numpy (and onnxruntime for the ``onnxruntime`` backend) is imported: no torch, SB3,
+gymnasium or pybullet, and no pickle (``np.load(allow_pickle=False)``, JSON metadata).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from sim2real.controller.artifact import load_metadata, verify_file
+from sim2real.controller.numpy_backend import NumpyPolicy, _clip
+from sim2real.controller.weights import MlpPolicyWeights
+from sim2real.errors import ModelFileError, SpaceMismatchError
+
+__all__ = ["Backend", "NonFinitePolicy", "PolicyController"]
+
+# the finiteness checks compute 0 * inf for infinite entries, and absurd (finite) observations
+# overflow the float32 layers: numpy's "invalid value"/"overflow" warnings are the very
+# conditions ``act`` handles (safe action, counted), not problems to report
+warnings.filterwarnings(
+    "ignore", "(invalid value|overflow) encountered", RuntimeWarning, r"sim2real\.controller\."
+)
+
+Backend = Literal["numpy", "onnxruntime"]
+NonFinitePolicy = Literal["zeros", "hold_last"]
+
+
+class PolicyController:
+    """A deployed policy: ``act(obs)`` returns an action inside the bounds, every time.
+
+    Guards, in order: shape/dtype check (raises), non-finite observation (returns the safe
+    action and counts it in :attr:`nonfinite_count`), policy (a non-finite output, e.g. from an
+    observation so large it overflows, is handled the same way), optional rate limit
+    (``|a_t - a_{t-1}| <= max_delta``, per entry), clip to the action bounds. :meth:`reset`
+    between episodes.
+
+    Use :meth:`load`; the constructor takes an already-built backend.
+    """
+
+    def __init__(
+        self,
+        policy: Any,
+        metadata: dict[str, Any],
+        *,
+        on_nonfinite: NonFinitePolicy = "zeros",
+        max_delta: float | Sequence[float] | None = None,
+    ) -> None:
+        if on_nonfinite not in ("zeros", "hold_last"):
+            raise ValueError(f"on_nonfinite must be 'zeros' or 'hold_last', not {on_nonfinite!r}")
+        self.metadata = metadata
+        self._policy = policy
+        self.observation_names: list[str] = list(metadata["observation"]["names"])
+        self.action_names: list[str] = list(metadata["action"]["names"])
+        self.obs_shape = (len(self.observation_names),)
+        self.action_low = np.asarray(metadata["action"]["low"], dtype=np.float32)
+        self.action_high = np.asarray(metadata["action"]["high"], dtype=np.float32)
+        n_act = len(self.action_names)
+        self.on_nonfinite = on_nonfinite
+        if max_delta is None:
+            self.max_delta: np.ndarray | None = None
+        else:
+            self.max_delta = np.broadcast_to(np.asarray(max_delta, np.float32), (n_act,)).copy()
+            if np.any(self.max_delta < 0) or not np.all(np.isfinite(self.max_delta)):
+                raise ValueError("max_delta must be finite and >= 0")
+        # the "zeros" safe action is 0 clipped into the bounds
+        self.safe_action = np.clip(np.zeros(n_act, np.float32), self.action_low, self.action_high)
+        self._zeros: dict[np.dtype, np.ndarray] = {
+            np.dtype(t): np.zeros(self.obs_shape, t) for t in (np.float32, np.float64)
+        }
+        self._action = np.zeros(n_act, np.float32)
+        self._act_zeros = np.zeros(n_act, np.float32)
+        self._lo = np.zeros(n_act, np.float32)
+        self._hi = np.zeros(n_act, np.float32)
+        self.nonfinite_count = 0
+        self.steps = 0
+        self._has_last = False
+        self._last_obs = np.zeros(self.obs_shape, np.float32)
+
+    # ------------------------------------------------------------------------------ loading
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        backend: Backend = "numpy",
+        on_nonfinite: NonFinitePolicy = "zeros",
+        max_delta: float | Sequence[float] | None = None,
+    ) -> PolicyController:
+        """Load an exported policy folder (or a file in it) after checking sha256 and metadata.
+
+        Raises:
+            ModelFileError: missing/corrupt/tampered files or inconsistent metadata.
+        """
+        meta = load_metadata(path)
+        n_obs, n_act = meta["observation"]["shape"][0], meta["action"]["shape"][0]
+        if backend == "numpy":
+            weights_path = verify_file(meta, "weights")
+            weights = MlpPolicyWeights.load(weights_path)
+            if (weights.obs_dim, weights.action_dim) != (n_obs, n_act):
+                raise ModelFileError(
+                    f"{weights_path}: network maps {weights.obs_dim} -> {weights.action_dim} but "
+                    f"metadata says {n_obs} -> {n_act}; re-export the policy"
+                )
+            meta_low = np.asarray(meta["action"]["low"], np.float64)
+            meta_high = np.asarray(meta["action"]["high"], np.float64)
+            if not (
+                np.allclose(weights.action_low, meta_low)
+                and np.allclose(weights.action_high, meta_high)
+            ):
+                raise ModelFileError(f"{weights_path}: action bounds differ from the metadata's")
+            policy: Any = NumpyPolicy(weights)
+        elif backend == "onnxruntime":
+            if meta["files"].get("artifact", {}).get("format") != "onnx":
+                raise ModelFileError(
+                    f"{meta['_dir']}: the onnxruntime backend needs an ONNX export "
+                    "(`sim2real export ... --format onnx`); use backend='numpy' for this one"
+                )
+            from sim2real.controller.onnx_backend import OnnxPolicy
+
+            policy = OnnxPolicy(verify_file(meta, "artifact"), n_obs, n_act)
+        else:
+            raise ValueError(f"backend must be 'numpy' or 'onnxruntime', not {backend!r}")
+        return cls(policy, meta, on_nonfinite=on_nonfinite, max_delta=max_delta)
+
+    # ------------------------------------------------------------------------------ control
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """The action (float32, inside the bounds) for one observation of shape ``(obs_dim,)``.
+
+        Raises:
+            SpaceMismatchError: ``obs`` is not a float32/float64 array of the expected shape.
+        """
+        try:
+            zeros = self._zeros[obs.dtype]
+            ok = obs.shape == self.obs_shape
+        except (AttributeError, KeyError, TypeError):
+            ok = False
+        if not ok:
+            self._bad_input(obs)
+        action = self._action
+        if obs.dot(zeros) != 0.0:  # nan (from nan, or 0 * inf) iff some entry is not finite
+            self._fallback(action)
+        elif (raw := self._policy(obs)).dot(self._act_zeros) != 0.0:
+            # non-finite network output: absurdly large observations overflowed float32
+            self._fallback(action)
+        else:
+            self._last_obs = obs
+            if self.max_delta is None or not self._has_last:
+                _clip(raw, self.action_low, self.action_high, out=action)
+            else:
+                np.subtract(action, self.max_delta, out=self._lo)
+                np.add(action, self.max_delta, out=self._hi)
+                _clip(raw, self._lo, self._hi, out=action)
+                _clip(action, self.action_low, self.action_high, out=action)
+        self._has_last = True
+        self.steps += 1
+        return action.copy()
+
+    def _fallback(self, action: np.ndarray) -> None:
+        self.nonfinite_count += 1
+        if self.on_nonfinite == "zeros" or not self._has_last:
+            np.copyto(action, self.safe_action)
+        # hold_last: leave the previous action in place
+
+    def warm(self) -> None:
+        """Run the policy once on the last observation without changing any state.
+
+        Call it just before a control tick (``ControlLoop(..., warmup=controller.warm)``) so
+        that the real :meth:`act` finds its code and buffers in the CPU caches.
+        """
+        self._policy(self._last_obs)
+
+    def reset(self) -> None:
+        """Forget the previous action (rate limit and ``hold_last`` start afresh)."""
+        self._has_last = False
+        self._action.fill(0.0)
+
+    def stats(self) -> dict[str, int]:
+        """Counters since load: steps taken and observations replaced for being non-finite."""
+        return {"steps": self.steps, "nonfinite_observations": self.nonfinite_count}
+
+    def _bad_input(self, obs: Any) -> None:
+        dtype = getattr(obs, "dtype", type(obs).__name__)
+        shape = getattr(obs, "shape", None)
+        raise SpaceMismatchError(
+            f"observation must be a float32/float64 numpy array of shape {self.obs_shape} "
+            f"({', '.join(self.observation_names)}), got {dtype} with shape {shape}; "
+            "pass np.asarray(obs, dtype=np.float32)"
+        )
+
+    def __repr__(self) -> str:
+        m = self.metadata
+        return (
+            f"PolicyController({m.get('algorithm')} on {m.get('source', {}).get('env_id')}, "
+            f"obs {self.obs_shape[0]} -> actions {len(self.action_names)}, "
+            f"backend {type(self._policy).__name__})"
+        )

@@ -1,0 +1,198 @@
+"""Unitree A1 quadruped (``a1/a1.urdf`` from ``pybullet_data``) walking forward on a plane.
+
+Control: the 12 actions in [-1, 1] are joint position offsets around a nominal standing pose,
+``q_target = q_nominal + 0.4 rad * action``, tracked by the PD joint motors of
+:mod:`sim2real.envs.pd_control` (torque limits 20 N*m hips, 55 N*m thighs/calves, from the
+URDF) in every physics substep. Physics runs at 1/240 s with 4 substeps per control step
+(60 Hz control) and 10 solver iterations. Nominal pose (hip, thigh, calf) = (0, 0.8, -1.5) rad
+per leg (trunk ~0.31 m high); PD gains kp = 0.1, kd = 0.5 (~76 rad/s servo, damping ratio ~0.8).
+
+A1 rather than Laikago or Minitaur: its URDF is z-up (Laikago's needs a rotated base), has joint
+and torque limits, and collides through primitives only (boxes, cylinders, sphere feet), which
+keeps contacts cheap. An open-loop trot walks it forward at ~0.6 m/s (see the tests).
+
+Observation (46 entries, names in ``observation_names``):
+
+=====================  ===================================================================
+``base_height``        height of the trunk above the floor (m)
+``gravity_x/y/z``      unit gravity vector in the trunk frame ((0, 0, -1) when level)
+``base_vx/vy/vz``      trunk linear velocity in the trunk frame (m/s)
+``base_wx/wy/wz``      trunk angular velocity in the trunk frame (rad/s)
+``<joint>_pos``        joint angle minus its nominal standing angle (rad)
+``<joint>_vel``        joint velocity (rad/s)
+``<joint>_prev_act``   the action executed in the previous control step (after latency)
+=====================  ===================================================================
+
+Reward per step (terms in ``info``), in the style of legged-locomotion work (legged_gym,
+Minitaur): ``forward`` = world-frame forward velocity vx (m/s); ``alive`` = +0.25;
+``energy`` = -0.0005 * sum|tau * qdot| (W); ``drift`` = -0.5 * vy^2; ``orientation`` =
+-0.5 * (gx^2 + gy^2) (tilt). The episode terminates when the trunk drops below 0.15 m or its
+z axis tilts more than 0.8 rad from vertical (roll, pitch or both).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pybullet as _pb  # already imported (quietly) by sim2real.envs.base
+
+from sim2real.envs.base import BulletRobotEnv
+from sim2real.envs.body_dynamics import BodyDynamics
+from sim2real.envs.parameters import ParameterSpec
+from sim2real.envs.pd_control import PD_PARAMETERS, JointPDController
+
+__all__ = ["A1Env"]
+
+_LEGS = ("FR", "FL", "RR", "RL")
+_JOINTS = tuple(f"{leg}_{part}_joint" for leg in _LEGS for part in ("hip", "upper", "lower"))
+
+
+class A1Env(BulletRobotEnv):
+    """Walk forward (+x) as fast as possible with the A1 quadruped under PD joint control."""
+
+    action_names: ClassVar[tuple[str, ...]] = _JOINTS
+    observation_names: ClassVar[tuple[str, ...]] = (
+        "base_height",
+        "gravity_x",
+        "gravity_y",
+        "gravity_z",
+        "base_vx",
+        "base_vy",
+        "base_vz",
+        "base_wx",
+        "base_wy",
+        "base_wz",
+        *(f"{j}_pos" for j in _JOINTS),
+        *(f"{j}_vel" for j in _JOINTS),
+        *(f"{j}_prev_act" for j in _JOINTS),
+    )
+    physics_timestep: ClassVar[float] = 1.0 / 240.0
+    default_frame_skip: ClassVar[int] = 4
+    #: 10 solver iterations: with 5 the feet chatter (calf joints jump ~1 rad/s while standing).
+    solver_iterations: ClassVar[int] = 10
+    model_file: ClassVar[str] = "a1/a1.urdf"
+    #: Nominal standing pose per leg (hip, thigh, calf), rad.
+    nominal_leg_pose: ClassVar[tuple[float, float, float]] = (0.0, 0.8, -1.5)
+    #: Joint target range around the nominal pose for actions of +-1, rad.
+    action_range: ClassVar[float] = 0.4
+    #: Nominal PD gains (PyBullet motor gains, see ``pd_control``): ~25 rad/s, damping ratio ~0.7.
+    nominal_kp: ClassVar[float] = 0.1
+    nominal_kd: ClassVar[float] = 0.5
+    initial_height: ClassVar[float] = 0.30
+    reset_noise: ClassVar[float] = 0.05
+    alive_bonus: ClassVar[float] = 0.25
+    energy_weight: ClassVar[float] = 5e-4
+    drift_weight: ClassVar[float] = 0.5
+    orientation_weight: ClassVar[float] = 0.5
+    min_height: ClassVar[float] = 0.15
+    max_tilt: ClassVar[float] = 0.8
+
+    # ------------------------------------------------------------------ loading
+    def _load(self) -> BodyDynamics:
+        p = self._p
+        self._cid = p._client
+        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
+        self._floor = p.loadURDF("plane.urdf")
+        robot = self._robot = p.loadURDF(
+            self.model_file, [0.0, 0.0, self.initial_height], useFixedBase=False
+        )
+        infos = [p.getJointInfo(robot, j) for j in range(p.getNumJoints(robot))]
+        index = {info[1].decode(): j for j, info in enumerate(infos)}
+        self._joints = [index[name] for name in _JOINTS]
+        self._nominal = np.tile(np.array(self.nominal_leg_pose), len(_LEGS))
+        self._pd = JointPDController(
+            self._cid,
+            robot,
+            self._joints,
+            _JOINTS,
+            kp=self.nominal_kp,
+            kd=self.nominal_kd,
+            max_torque=np.array([infos[j][10] for j in self._joints]),
+        )
+        self._initial_state = p.saveState()
+        n = len(_JOINTS)
+        self._target = np.empty(n)
+        self._joint_buf = np.zeros((3, n))
+        self._prev_action = np.zeros(n)
+        self._obs = np.zeros(len(self.observation_names))
+        self._power = np.zeros(n)
+        self._base = (self.initial_height, 0.0, 0.0, 1.0, 0.0, 0.0)
+        self._cos_max_tilt = float(np.cos(self.max_tilt))
+        return BodyDynamics(p, robot, joints=self._joints)
+
+    def _robot_parameters(self) -> list[ParameterSpec]:
+        return self._pd.specs()
+
+    def _apply_extra(self, name: str, value: np.ndarray) -> None:
+        if name not in PD_PARAMETERS:
+            raise KeyError(name)
+        self._pd.apply(name, value)
+
+    def _sync_parameters(self) -> None:
+        super()._sync_parameters()
+        self._pd.set_strength(self._motor_strength, self._frame_skip)
+
+    # ------------------------------------------------------------------ hooks
+    def _reset_state(self) -> None:
+        p, robot = self._p, self._robot
+        p.restoreState(self._initial_state)  # also clears contact caches: same seed, same episode
+        noise = self.np_random.uniform(-self.reset_noise, self.reset_noise, size=len(self._joints))
+        q0 = self._nominal + noise
+        for j, q in zip(self._joints, q0.tolist()):
+            p.resetJointState(robot, j, q, 0.0)
+        self._pd.command(self._nominal.tolist())
+        self._prev_action.fill(0.0)
+        self._joint_buf.fill(0.0)
+
+    def _apply_action(self, action: np.ndarray) -> None:
+        np.multiply(action, self.action_range, out=self._target)
+        self._target += self._nominal
+        self._pd.command(self._target.tolist())
+        self._prev_action[:] = action
+
+    def _observe(self) -> np.ndarray:
+        robot, cid, obs, n = self._robot, self._cid, self._obs, len(self._joints)
+        (_, _, z), orn = _pb.getBasePositionAndOrientation(robot, physicsClientId=cid)
+        (vx, vy, vz), (wx, wy, wz) = _pb.getBaseVelocity(robot, physicsClientId=cid)
+        r0, r1, r2, r3, r4, r5, r6, r7, r8 = _pb.getMatrixFromQuaternion(orn)  # world from trunk
+        self._joint_buf = self._pd.read()
+        self._base = (z, r6, r7, r8, vx, vy)  # for _reward; r8 = cos(tilt)
+        obs[:10] = (
+            z,
+            -r6,
+            -r7,
+            -r8,
+            r0 * vx + r3 * vy + r6 * vz,
+            r1 * vx + r4 * vy + r7 * vz,
+            r2 * vx + r5 * vy + r8 * vz,
+            r0 * wx + r3 * wy + r6 * wz,
+            r1 * wx + r4 * wy + r7 * wz,
+            r2 * wx + r5 * wy + r8 * wz,
+        )
+        np.subtract(self._joint_buf[0], self._nominal, out=obs[10 : 10 + n])
+        obs[10 + n : 10 + 2 * n] = self._joint_buf[1]
+        obs[10 + 2 * n :] = self._prev_action
+        return obs.copy()
+
+    def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
+        z, r6, r7, cos_tilt, vx, vy = self._base
+        np.multiply(self._joint_buf[1], self._joint_buf[2], out=self._power)
+        power = float(np.abs(self._power, out=self._power).sum())
+        energy = -self.energy_weight * power
+        drift = -self.drift_weight * vy * vy
+        orientation = -self.orientation_weight * (r6 * r6 + r7 * r7)
+        reward = vx + self.alive_bonus + energy + drift + orientation
+        fallen = z < self.min_height or cos_tilt < self._cos_max_tilt
+        info = {
+            "reward_forward": vx,
+            "reward_alive": self.alive_bonus,
+            "reward_energy": energy,
+            "reward_drift": drift,
+            "reward_orientation": orientation,
+            "x_velocity": vx,
+        }
+        return reward, fallen, info
+
+    def _camera_distance(self) -> float:
+        return 1.2

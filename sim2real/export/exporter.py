@@ -1,0 +1,327 @@
+"""``export_policy``: SB3 model -> ``policies/NAME/{policy.onnx|policy.pt, weights.npz, metadata.json}``.
+
+The artifact holds observation normalization, the deterministic actor and action unscaling/
+clipping, with input ``obs`` and output ``actions``. Before anything is written to ``out``, the
+artifact *and* the numpy controller backend are run on sampled observations (and on observations
+from a short rollout in the env) and compared with SB3 ``predict(deterministic=True)`` on
+VecNormalize'd observations; a difference above ``tolerance`` fails the export.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+import sim2real
+from sim2real.controller.artifact import (
+    ARTIFACT_FILES,
+    METADATA_FILE,
+    METADATA_FORMAT,
+    METADATA_VERSION,
+    WEIGHTS_FILE,
+    sha256_file,
+)
+from sim2real.controller.numpy_backend import NumpyPolicy
+from sim2real.controller.weights import MlpPolicyWeights
+from sim2real.errors import ModelFileError, Sim2RealError, SpaceMismatchError
+from sim2real.export.program import ExportedPolicy, policy_to_weights
+from sim2real.export.sources import PolicySource, resolve_source
+from sim2real.export.verify import (
+    compare,
+    controller_actions,
+    reference_actions,
+    run_artifact,
+    sample_observations,
+)
+
+__all__ = ["ExportFormat", "export_policy"]
+
+ExportFormat = Literal["onnx", "torchscript"]
+ONNX_OPSET = 17
+
+
+def export_policy(
+    run_or_model: Any,
+    fmt: ExportFormat = "onnx",
+    out: str | Path | None = None,
+    *,
+    vec_normalize: Any | None = None,
+    env: str | None = None,
+    domain: str | None = None,
+    n_samples: int = 512,
+    rollout_steps: int = 200,
+    tolerance: float = 1e-5,
+    seed: int = 0,
+    overwrite: bool = False,
+    best: bool = False,
+) -> Path:
+    """Export a policy and prove it equal to SB3; returns the folder written.
+
+    Args:
+        run_or_model: run directory, SB3 ``.zip`` or an SB3 model object.
+        fmt: ``"onnx"`` or ``"torchscript"``.
+        out: output folder (default ``policies/<run name>``); must not exist unless ``overwrite``.
+        vec_normalize: ``VecNormalize`` (or path to ``vecnormalize.pkl``) for a bare model.
+        env, domain: env name and training domain for the metadata (taken from the run if known).
+        n_samples: random observations to verify on; ``rollout_steps`` more come from the env.
+        tolerance: allowed difference to SB3 (times ``max(1, |action|)``).
+        best: export a run directory's ``best_model.zip`` instead of ``model.zip``.
+
+    Raises:
+        ModelFileError: unreadable source, or the export is not equal to SB3.
+        Sim2RealError: unsupported policy (non-MLP, discrete actions), bad arguments.
+    """
+    if fmt not in ARTIFACT_FILES:
+        raise Sim2RealError(
+            f"unknown export format {fmt!r}; use one of {', '.join(ARTIFACT_FILES)}"
+        )
+    src = resolve_source(
+        run_or_model, vec_normalize=vec_normalize, env=env, domain=domain, best=best
+    )
+    model, vn = src.model, src.vec_normalize
+    model.policy.set_training_mode(False)
+    weights = policy_to_weights(model.policy, vn)
+    env_info = _env_info(src, weights)
+    out_dir = Path(out) if out is not None else Path("policies") / src.name
+    _check_out(out_dir, overwrite)
+
+    rng = np.random.default_rng(seed)
+    obs = sample_observations(model.observation_space, vn, n_samples, rng)
+    if env_info.get("rollout") is not None:
+        obs = np.concatenate([obs, env_info.pop("rollout")])
+    reference = reference_actions(model, vn, obs)
+
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        artifact = tmp / ARTIFACT_FILES[fmt]
+        try:
+            _write_artifact(ExportedPolicy(weights).eval(), fmt, artifact, weights.obs_dim)
+        except Exception as exc:  # torch/onnx raise many types; report one line
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelFileError(f"cannot write the {fmt} artifact: {reason}") from exc
+        weights.save(tmp / WEIGHTS_FILE)
+        errors = {
+            fmt: compare(
+                f"the {fmt} artifact", run_artifact(artifact, fmt, obs), reference, tolerance
+            ),
+            "numpy": compare(
+                "the numpy controller backend",
+                controller_actions(NumpyPolicy(MlpPolicyWeights.load(tmp / WEIGHTS_FILE)), obs),
+                reference,
+                tolerance,
+            ),
+        }
+        meta = _metadata(src, weights, env_info, fmt, artifact, tmp / WEIGHTS_FILE)
+        meta["verification"] = {
+            "against": "stable_baselines3 predict(deterministic=True) on VecNormalize.normalize_obs(obs)",
+            "observations": len(obs),
+            "random_observations": n_samples,
+            "tolerance": tolerance,
+            "max_abs_error": errors,
+            "seed": seed,
+        }
+        (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _check_out(out_dir: Path, overwrite: bool) -> None:
+    if not out_dir.exists():
+        return
+    if out_dir.is_file():
+        raise Sim2RealError(f"{out_dir}: is a file; give a folder for the exported policy")
+    if not any(out_dir.iterdir()):
+        out_dir.rmdir()
+        return
+    if not (out_dir / METADATA_FILE).is_file():
+        raise Sim2RealError(
+            f"{out_dir}: exists and is not an exported policy; choose another --out"
+        )
+    if not overwrite:
+        raise Sim2RealError(f"{out_dir}: already exists; pass --force to replace it")
+
+
+def _write_artifact(module: ExportedPolicy, fmt: str, path: Path, obs_dim: int) -> None:
+    import torch
+
+    example = torch.zeros(1, obs_dim, dtype=torch.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # legacy exporter / jit deprecation notices
+        if fmt == "onnx":
+            torch.onnx.export(
+                module,
+                (example,),
+                str(path),
+                input_names=["obs"],
+                output_names=["actions"],
+                dynamic_axes={"obs": {0: "batch"}, "actions": {0: "batch"}},
+                opset_version=ONNX_OPSET,
+                dynamo=False,
+            )
+            import onnx
+
+            onnx.checker.check_model(onnx.load(str(path)))
+        else:
+            torch.jit.script(module).save(str(path))
+
+
+def _env_info(src: PolicySource, weights: MlpPolicyWeights) -> dict[str, Any]:
+    """Names, control period and a short rollout of the env the policy was trained on."""
+    n_obs, n_act = weights.obs_dim, weights.action_dim
+    info: dict[str, Any] = {
+        "env": src.env,
+        "env_id": None,
+        "observation_names": [f"obs[{i}]" for i in range(n_obs)],
+        "action_names": [f"action[{i}]" for i in range(n_act)],
+        "control_period": None,
+    }
+    if src.env is None:
+        return info
+    import gymnasium as gym
+
+    from sim2real.envs import make_env, resolve_env
+    from sim2real.errors import UnknownEnvError
+
+    try:
+        entry = resolve_env(src.env)
+        env, info["env"], info["env_id"] = make_env(entry.name), entry.name, entry.env_id
+    except UnknownEnvError:
+        try:
+            env = gym.make(src.env)
+        except gym.error.Error:
+            raise SpaceMismatchError(
+                f"env {src.env!r} is neither a sim2real env nor a Gymnasium id; fix --env"
+            ) from None
+        info["env_id"] = src.env
+    try:
+        base = env.unwrapped
+        if env.observation_space.shape != (n_obs,) or env.action_space.shape != (n_act,):
+            raise SpaceMismatchError(
+                f"the policy maps {n_obs} observations -> {n_act} actions but env {src.env} has "
+                f"{env.observation_space.shape} -> {env.action_space.shape}; pass the env it was trained on"
+            )
+        info["observation_names"] = list(
+            getattr(base, "observation_names", info["observation_names"])
+        )
+        info["action_names"] = list(getattr(base, "action_names", info["action_names"]))
+        dt = getattr(base, "control_dt", None)
+        info["control_period"] = float(dt) if dt is not None else None
+        info["rollout"] = _rollout(src, env)
+    finally:
+        env.close()
+    return info
+
+
+def _rollout(src: PolicySource, env: Any, steps: int = 200) -> np.ndarray:
+    obs, _ = env.reset(seed=0)
+    rows = []
+    for _ in range(steps):
+        rows.append(np.asarray(obs, np.float32))
+        action = reference_actions(src.model, src.vec_normalize, rows[-1][None])[0]
+        obs, _, terminated, truncated, _ = env.step(action.astype(np.float32))
+        if terminated or truncated:
+            obs, _ = env.reset()
+    return np.stack(rows)
+
+
+def _versions() -> dict[str, str]:
+    import stable_baselines3
+    import torch
+
+    versions = {
+        "sim2real": sim2real.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+    }
+    versions["torch"] = torch.__version__
+    versions["numpy"] = np.__version__
+    return versions
+
+
+def _metadata(
+    src: PolicySource,
+    weights: MlpPolicyWeights,
+    env_info: dict[str, Any],
+    fmt: str,
+    artifact: Path,
+    weights_path: Path,
+) -> dict[str, Any]:
+    period = env_info["control_period"]
+    sources: dict[str, Any] = {
+        "env": env_info["env"],
+        "env_id": env_info["env_id"],
+        "domain": src.domain,
+        "path": str(src.path) if src.path is not None else None,
+    }
+    if src.model_file is not None and src.model_file.is_file():
+        sources["model_file"] = src.model_file.name
+        sources["model_sha256"] = sha256_file(src.model_file)
+    return {
+        "format": METADATA_FORMAT,
+        "format_version": METADATA_VERSION,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "sim2real_version": sim2real.__version__,
+        "versions": _versions(),
+        "algorithm": src.algorithm,
+        "source": sources,
+        "observation": {
+            "names": env_info["observation_names"],
+            "shape": [weights.obs_dim],
+            "dtype": "float32",
+            "normalization": (
+                {
+                    "type": "VecNormalize",
+                    "clip_obs": weights.clip_obs,
+                    "epsilon": weights.epsilon,
+                    "formula": "clip((obs - mean) / sqrt(var + epsilon), -clip_obs, clip_obs)",
+                }
+                if weights.normalized
+                else None
+            ),
+        },
+        "action": {
+            "names": env_info["action_names"],
+            "shape": [weights.action_dim],
+            "dtype": "float32",
+            "low": weights.action_low.tolist(),
+            "high": weights.action_high.tolist(),
+            "postprocess": (
+                "tanh squash, unscaled from [-1, 1] to [low, high]"
+                if weights.postprocess == "unscale"
+                else "clipped to [low, high]"
+            ),
+        },
+        "control_period": period,
+        "control_rate_hz": (1.0 / period) if period else None,
+        "network": {
+            "ops": [op.kind for op in weights.ops],
+            "hidden_sizes": [len(op.bias) for op in weights.ops if op.bias is not None][:-1],
+        },
+        "files": {
+            "artifact": {
+                "file": artifact.name,
+                "format": fmt,
+                "sha256": sha256_file(artifact),
+                "input": "obs",
+                "output": "actions",
+                **({"opset": ONNX_OPSET} if fmt == "onnx" else {}),
+            },
+            "weights": {
+                "file": weights_path.name,
+                "format": "npz",
+                "sha256": sha256_file(weights_path),
+            },
+        },
+    }

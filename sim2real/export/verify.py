@@ -1,0 +1,91 @@
+"""Prove an export equal to SB3: ``predict(deterministic=True)`` on VecNormalize'd observations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim2real.errors import ModelFileError
+
+__all__ = ["compare", "reference_actions", "run_artifact", "sample_observations"]
+
+
+def sample_observations(
+    obs_space: Any, vec_normalize: Any | None, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` observations covering the policy's input range, float32.
+
+    With VecNormalize statistics: mean +- 3 std, and a tenth of them beyond ``clip_obs`` std so
+    the clip is exercised. Otherwise uniform in finite bounds, else standard normal x 3.
+    """
+    dim = obs_space.shape[0]
+    if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
+        mean = vec_normalize.obs_rms.mean
+        std = np.sqrt(vec_normalize.obs_rms.var + vec_normalize.epsilon)
+        z = rng.standard_normal((n, dim)) * 3.0
+        far = rng.random(n) < 0.1
+        z[far] = np.sign(z[far]) * (vec_normalize.clip_obs + 2.0 + np.abs(z[far]))
+        obs = mean + std * z
+    else:
+        low, high = obs_space.low.astype(np.float64), obs_space.high.astype(np.float64)
+        obs = rng.standard_normal((n, dim)) * 3.0
+        finite = np.isfinite(low) & np.isfinite(high)
+        obs[:, finite] = rng.uniform(low[finite], high[finite], (n, int(finite.sum())))
+    return obs.astype(np.float32)
+
+
+def reference_actions(model: Any, vec_normalize: Any | None, obs: np.ndarray) -> np.ndarray:
+    """What SB3 does at evaluation: ``model.predict(vec_normalize.normalize_obs(obs), deterministic=True)``."""
+    x = vec_normalize.normalize_obs(obs) if vec_normalize is not None else obs
+    actions, _ = model.predict(x, deterministic=True)
+    return np.asarray(actions, dtype=np.float64)
+
+
+def run_artifact(path: Path, fmt: str, obs: np.ndarray) -> np.ndarray:
+    """Run the written ONNX (onnxruntime) or TorchScript (``torch.jit.load``) file on a batch."""
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return np.asarray(session.run(["actions"], {"obs": obs})[0], dtype=np.float64)
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load deprecation notice
+        module = torch.jit.load(str(path), map_location="cpu")
+    with torch.no_grad():
+        return module(torch.from_numpy(obs)).numpy().astype(np.float64)
+
+
+def compare(
+    label: str,
+    actual: np.ndarray,
+    reference: np.ndarray,
+    tolerance: float,
+) -> float:
+    """Max abs difference; raises if any entry differs by more than ``tolerance * max(1, |ref|)``.
+
+    Raises:
+        ModelFileError: the export is not equal to SB3 (nothing is written in that case).
+    """
+    diff = np.abs(actual - reference)
+    limit = tolerance * np.maximum(1.0, np.abs(reference))
+    bad = ~(diff <= limit)  # also catches NaN
+    if np.any(bad):
+        n_bad = int(np.any(bad, axis=-1).sum())
+        raise ModelFileError(
+            f"export verification failed: {label} differs from SB3 predict(deterministic=True) "
+            f"by up to {np.nanmax(diff):.3g} (> {tolerance:g}) on {n_bad}/{len(reference)} "
+            "sampled observations; nothing was written (please report this as a bug)"
+        )
+    return float(diff.max(initial=0.0))
+
+
+def controller_actions(policy: Callable[[np.ndarray], np.ndarray], obs: np.ndarray) -> np.ndarray:
+    """Actions of a one-observation-at-a-time backend for a batch."""
+    return np.stack([np.array(policy(row), dtype=np.float64) for row in obs])

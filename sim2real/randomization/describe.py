@@ -1,0 +1,77 @@
+"""Domains of an env as plain data (what ``sim2real envs show`` and ``envs sample`` print)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sim2real.randomization.domain import (
+    domain_file_path,
+    env_specs,
+    load_domain,
+    load_domain_file,
+)
+from sim2real.randomization.sampler import DomainSampler
+
+__all__ = ["describe_domains", "flatten_sample", "sample_domains"]
+
+
+def describe_domains(env: str) -> dict[str, Any]:
+    """``{"file", "source": {...} | None, "targets": {name: {...}}}`` for ``env``.
+
+    The source lists one row per parameter (distribution, mode, resample) plus pushes and
+    action noise; each target lists its fixed shifts.
+    """
+    path = domain_file_path(env)
+    if not path.is_file():
+        return {"file": None, "source": None, "targets": {}}
+    file = load_domain_file(path)
+    out: dict[str, Any] = {"file": str(path), "source": None, "targets": {}}
+    if file.source is not None:
+        src = load_domain(env, "source")
+        out["source"] = {
+            "description": src.description,
+            "parameters": DomainSampler(src, env_specs(env)).describe(),
+            **{k: v for k, v in src.to_plain().items() if k in ("pushes", "action_noise")},
+        }
+    for name in file.targets:
+        dom = load_domain(env, name)
+        plain = dom.to_plain()
+        out["targets"][name] = {
+            "description": dom.description,
+            "shifts": plain.get("parameters", {}),
+            **{k: v for k, v in plain.items() if k in ("pushes", "action_noise")},
+        }
+    return out
+
+
+def sample_domains(env: str, which: str, seed: int, n: int) -> list[dict[str, Any]]:
+    """The dynamics of ``n`` consecutive episodes of ``env`` on domain ``which`` from ``seed``.
+
+    Exactly what a training env seeded ``seed`` applies (same wrapper, same random stream).
+    """
+    from sim2real.envs.registry import make_env
+    from sim2real.randomization.wrapper import DomainRandomizationWrapper
+
+    domain = load_domain(env, which)
+    wrapped = DomainRandomizationWrapper(make_env(env), domain)
+    try:
+        samples = []
+        for i in range(n):
+            _, info = wrapped.reset(seed=seed if i == 0 else None)
+            samples.append(info["domain"])
+        return samples
+    finally:
+        wrapped.close()
+
+
+def flatten_sample(sample: dict[str, Any]) -> dict[str, float]:
+    """``{"param" | "param/entity": value}`` view of one sampled domain."""
+    flat: dict[str, float] = {}
+    for name, value in sample.items():
+        if isinstance(value, dict):
+            flat.update({f"{name}/{e}": float(np.asarray(x)) for e, x in value.items()})
+        else:
+            flat[name] = float(value)
+    return flat

@@ -1,0 +1,289 @@
+"""Training callbacks: evaluation on source and targets, checkpoints, TensorBoard extras, progress.
+
+All of them are cheap per step (an integer comparison) so the framework adds no measurable
+overhead to SB3's own loop; the real work happens only every ``freq`` steps.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.logger import HParam
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from sim2real.training.run_dir import RunDir, atomic_write_json
+
+__all__ = [
+    "Checkpointer",
+    "MultiDomainEvalCallback",
+    "PeriodicCheckpointCallback",
+    "RichProgressCallback",
+    "TensorBoardExtrasCallback",
+    "config_markdown",
+]
+
+EXCLUDE_TEXT = ("stdout", "log", "json", "csv")
+
+
+class Checkpointer:
+    """Saves resumable checkpoints: model (+optimizer), VecNormalize, replay buffer, ADR state."""
+
+    def __init__(
+        self, run: RunDir, keep: int = 2, adr_state: Callable[[], dict] | None = None
+    ) -> None:
+        self.run = run
+        self.keep = keep
+        self.adr_state = adr_state
+        self.last_steps: int | None = None
+
+    def save(self, model: BaseAlgorithm, reason: str = "periodic") -> Path:
+        """Write ``checkpoints/step_<n>/`` atomically and return it."""
+        steps = int(model.num_timesteps)
+        tmp = self.run.new_checkpoint_dir(steps)
+        model.save(tmp / "model.zip")
+        vn = model.get_vec_normalize_env()
+        if vn is not None:
+            vn.save(str(tmp / "vecnormalize.pkl"))
+        if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
+            model.save_replay_buffer(tmp / "replay_buffer.pkl")
+        if self.adr_state is not None:
+            atomic_write_json(tmp / "adr.json", self.adr_state())
+        path = self.run.commit_checkpoint(tmp, steps, {"reason": reason}, self.keep)
+        self.last_steps = steps
+        return path
+
+
+class PeriodicCheckpointCallback(BaseCallback):
+    """Checkpoint every ``freq`` environment steps (0: never; the trainer saves at the end)."""
+
+    def __init__(self, checkpointer: Checkpointer, freq: int) -> None:
+        super().__init__()
+        self.checkpointer = checkpointer
+        self.freq = freq
+        self._next = freq
+
+    def _on_training_start(self) -> None:
+        if self.freq:
+            self._next = (self.num_timesteps // self.freq + 1) * self.freq
+
+    def _on_step(self) -> bool:
+        if self.freq and self.num_timesteps >= self._next:
+            self.checkpointer.save(self.model)
+            self._next = (self.num_timesteps // self.freq + 1) * self.freq
+        return True
+
+
+class MultiDomainEvalCallback(BaseCallback):
+    """Deterministic evaluation on the source domain and each fixed target domain.
+
+    Writes ``eval/<key>/{mean_reward,std_reward,mean_ep_length}`` to the SB3 logger (``key`` is
+    ``source`` or ``target/<name>``), appends to ``evaluations.json`` (``timesteps``,
+    ``wall_time_s`` since training started (continued across resume), ``mean``, ``std``,
+    ``returns``, ``lengths``) and keeps
+    ``best_model.zip`` (best source mean). Eval envs share the training observation statistics
+    (copied before each evaluation) and never update them.
+    """
+
+    def __init__(
+        self,
+        eval_envs: Mapping[str, VecEnv],
+        run: RunDir,
+        freq: int,
+        episodes: int,
+        *,
+        deterministic: bool = True,
+        at_start: bool = True,
+        history: dict[str, dict[str, list]] | None = None,
+    ) -> None:
+        super().__init__()
+        self.eval_envs = dict(eval_envs)
+        self.run = run
+        self.freq = freq
+        self.episodes = episodes
+        self.deterministic = deterministic
+        self.at_start = at_start
+        self.history: dict[str, dict[str, list]] = history or {}
+        source = self.history.get("source", {}).get("mean", [])
+        self.best_mean = max(source) if source else -np.inf
+        self.latest: dict[str, float] = {
+            k: v["mean"][-1] for k, v in self.history.items() if v["mean"]
+        }
+        self.eval_seconds = 0.0
+        self._clock0 = time.perf_counter()
+        self._next = freq
+
+    def _on_training_start(self) -> None:
+        times = self.history.get("source", {}).get("wall_time_s", [])
+        self._clock0 = time.perf_counter() - (times[-1] if times else 0.0)
+        if self.freq:
+            self._next = (self.num_timesteps // self.freq + 1) * self.freq
+        if self.at_start and not self.history and self.num_timesteps == 0:
+            self.evaluate()
+
+    def _on_step(self) -> bool:
+        if self.freq and self.num_timesteps >= self._next:
+            self.evaluate()
+            self._next = (self.num_timesteps // self.freq + 1) * self.freq
+        return True
+
+    def _on_training_end(self) -> None:
+        done = self.history.get("source", {}).get("timesteps", [])
+        if self.freq and (not done or done[-1] != self.num_timesteps):
+            self.evaluate()
+
+    def evaluate(self) -> dict[str, float]:
+        """Run the evaluation now; returns the mean return per domain key."""
+        t0 = time.perf_counter()
+        train_vn = self.model.get_vec_normalize_env()
+        step = int(self.num_timesteps)
+        for key, env in self.eval_envs.items():
+            if train_vn is not None and isinstance(env, VecNormalize):
+                env.obs_rms = copy.deepcopy(train_vn.obs_rms)
+            returns, lengths = evaluate_policy(
+                self.model,
+                env,
+                n_eval_episodes=self.episodes,
+                deterministic=self.deterministic,
+                return_episode_rewards=True,
+                warn=False,
+            )
+            rets = np.asarray(returns, dtype=float)
+            mean, std = float(rets.mean()), float(rets.std())
+            entry = self.history.setdefault(
+                key,
+                {
+                    "timesteps": [],
+                    "wall_time_s": [],
+                    "mean": [],
+                    "std": [],
+                    "returns": [],
+                    "lengths": [],
+                },
+            )
+            entry["timesteps"].append(step)
+            entry["wall_time_s"].append(round(t0 - self._clock0, 3))
+            entry["mean"].append(mean)
+            entry["std"].append(std)
+            entry["returns"].append(rets.tolist())
+            lens = np.asarray(lengths, dtype=int)
+            entry["lengths"].append(lens.tolist())
+            self.latest[key] = mean
+            self.logger.record(f"eval/{key}/mean_reward", mean)
+            self.logger.record(f"eval/{key}/std_reward", std)
+            self.logger.record(f"eval/{key}/mean_ep_length", float(lens.mean()))
+        atomic_write_json(self.run.evaluations, self.history)
+        if self.latest.get("source", -np.inf) > self.best_mean:
+            self.best_mean = self.latest["source"]
+            self.model.save(self.run.best_model)
+        self.logger.dump(step)
+        self.eval_seconds += time.perf_counter() - t0
+        return dict(self.latest)
+
+
+def config_markdown(flat: Mapping[str, Any]) -> str:
+    """A two-column markdown table of a flattened config."""
+    rows = [f"| `{k}` | `{v}` |" for k, v in flat.items()]
+    return "\n".join(["| key | value |", "|---|---|", *rows])
+
+
+class TensorBoardExtrasCallback(BaseCallback):
+    """Writes the config as a markdown table and the hparams (with real metric tags) once."""
+
+    def __init__(self, flat_config: Mapping[str, Any], metric_keys: list[str]) -> None:
+        super().__init__()
+        self.flat = dict(flat_config)
+        self.metric_keys = metric_keys
+
+    def _on_training_start(self) -> None:
+        if self.num_timesteps:
+            return  # resumed run: already written
+        hparams = {
+            k: v if isinstance(v, bool | int | float | str) or v is None else str(v)
+            for k, v in self.flat.items()
+        }
+        self.logger.record("config", config_markdown(self.flat), exclude=EXCLUDE_TEXT)
+        self.logger.record(
+            "hparams", HParam(hparams, dict.fromkeys(self.metric_keys, 0.0)), exclude=EXCLUDE_TEXT
+        )
+        self.logger.dump(self.num_timesteps)
+
+    def _on_step(self) -> bool:
+        return True
+
+
+class _SpeedColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} steps/s" if speed else "-- steps/s", style="cyan")
+
+
+class RichProgressCallback(BaseCallback):
+    """Rich progress bar on stderr: steps, steps/s, elapsed, remaining, latest eval returns."""
+
+    def __init__(
+        self, total: int, description: str, latest: Callable[[], Mapping[str, float]]
+    ) -> None:
+        super().__init__()
+        self.total = total
+        self.description = description
+        self.latest = latest
+        self._calls = 0
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _SpeedColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[eval]}"),
+            console=Console(stderr=True),
+            speed_estimate_period=30.0,
+        )
+        self._task: Any = None
+
+    def _eval_text(self) -> str:
+        parts = [f"{k.removeprefix('target/')} {v:.1f}" for k, v in self.latest().items()]
+        return ("eval: " + ", ".join(parts)) if parts else ""
+
+    def _on_training_start(self) -> None:
+        self.progress.start()
+        self._task = self.progress.add_task(
+            self.description, total=self.total, completed=self.num_timesteps, eval=self._eval_text()
+        )
+
+    def _on_step(self) -> bool:
+        self._calls += 1
+        if self._calls % 16 == 0:
+            self.progress.update(self._task, completed=self.num_timesteps, eval=self._eval_text())
+        return True
+
+    def _on_training_end(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the live display (also on Ctrl-C)."""
+        if self._task is not None:
+            self.progress.update(self._task, completed=self.num_timesteps, eval=self._eval_text())
+        self.progress.stop()

@@ -1,0 +1,149 @@
+"""Load finished runs: ``load_run`` (model + normalization + config) and ``read_eval_curve``."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from sim2real.config import ExperimentConfig
+from sim2real.errors import ModelFileError, Sim2RealError
+from sim2real.training.algorithms import ALGOS
+from sim2real.training.run_dir import RunDir
+from sim2real.training.vec_env import load_vec_normalize, make_vec_env
+
+__all__ = ["LoadedRun", "find_run_dir", "load_run", "read_eval_curve", "read_evaluations"]
+
+
+@dataclass
+class LoadedRun:
+    """A trained model with what is needed to use it."""
+
+    path: Path
+    """The run directory (or the model file's folder when loaded from a bare ``.zip``)."""
+    config: ExperimentConfig | None
+    model: BaseAlgorithm
+    vec_normalize: VecNormalize | None
+    """Observation statistics (``training=False``, not attached to an env) or ``None``."""
+    env_name: str | None
+
+    def make_env(self, domain: str | Any = "nominal", n_envs: int = 1, seed: int = 0) -> VecEnv:
+        """A vec env on ``domain`` wrapped with this run's (frozen) normalization statistics."""
+        if self.env_name is None:
+            raise ModelFileError(f"{self.path}: no config.yaml next to the model, env unknown")
+        venv = make_vec_env(self.env_name, domain, n_envs, seed)
+        if self.vec_normalize is None:
+            return venv
+        vn = load_vec_normalize(self._vn_path, venv, training=False)
+        return vn
+
+    @property
+    def _vn_path(self) -> Path:
+        return self.path / "vecnormalize.pkl"
+
+
+def find_run_dir(path: Path) -> Path | None:
+    """The run directory a model file belongs to (``model.zip``, ``best_model.zip`` or a
+    checkpoint's ``model.zip``), ``None`` for a stray ``.zip``."""
+    for cand in (path.parent, path.parent.parent.parent):
+        if (cand / "config.yaml").is_file():
+            return cand
+    return None
+
+
+def _algo_of(zip_path: Path) -> str:
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            data = json.loads(zf.read("data"))
+    except FileNotFoundError:
+        raise ModelFileError(f"{zip_path}: model file not found") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise ModelFileError(
+            f"{zip_path}: not a readable SB3 model (corrupt or truncated zip: {type(exc).__name__})"
+        ) from None
+    module = str(data.get("policy_class", {}).get("__module__", ""))
+    for name in ALGOS:
+        if f".{name}." in module:
+            return name
+    if module == "stable_baselines3.common.policies":  # ActorCriticPolicy: PPO's MlpPolicy
+        return "ppo"
+    raise ModelFileError(f"{zip_path}: policy class {module or '?'} is not PPO, SAC or TD3")
+
+
+def load_run(path: str | Path, *, device: str = "cpu", best: bool = False) -> LoadedRun:
+    """Load a run directory (its ``model.zip``, or ``best_model.zip`` with ``best``) or an SB3 ``.zip``.
+
+    Raises:
+        ModelFileError: missing, corrupt or truncated files (one line naming the file).
+    """
+    from sim2real.training.resume import saved_config
+
+    path = Path(path)
+    if path.is_dir():
+        run_path: Path | None = path
+        zip_path = path / ("best_model.zip" if best else "model.zip")
+    else:
+        if path.suffix != ".zip" and path.with_suffix(".zip").is_file():
+            path = path.with_suffix(".zip")
+        zip_path, run_path = path, find_run_dir(path)
+    if not zip_path.is_file():
+        raise ModelFileError(f"{zip_path}: model file not found (is {path} a sim2real run?)")
+    config: ExperimentConfig | None = None
+    if run_path is not None:
+        try:
+            config = saved_config(RunDir(run_path))
+        except Sim2RealError as exc:
+            raise ModelFileError(str(exc)) from None
+    algo = config.algo if config is not None else _algo_of(zip_path)
+    try:
+        model = ALGOS[algo].load(zip_path, device=device)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFileError(f"{zip_path}: cannot load the model ({reason})") from None
+    vn_dir = run_path if run_path is not None else zip_path.parent
+    vn = (
+        load_vec_normalize(vn_dir / "vecnormalize.pkl")
+        if (vn_dir / "vecnormalize.pkl").is_file()
+        else None
+    )
+    if config is not None and config.normalize and vn is None:
+        raise ModelFileError(f"{vn_dir}/vecnormalize.pkl: missing, but the run used normalization")
+    return LoadedRun(
+        path=run_path or zip_path.parent,
+        config=config,
+        model=model,
+        vec_normalize=vn,
+        env_name=config.env if config is not None else None,
+    )
+
+
+def read_evaluations(run_dir: str | Path) -> dict[str, dict[str, list]]:
+    """All curves of ``evaluations.json`` (``{"source": {...}, "target/<name>": {...}}``)."""
+    path = Path(run_dir) / "evaluations.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelFileError(
+            f"{path}: no evaluations (did the run evaluate? eval.freq > 0)"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{path}: unreadable ({type(exc).__name__})") from None
+
+
+def read_eval_curve(run_dir: str | Path, domain: str = "source") -> dict[str, list]:
+    """One eval curve: ``{"timesteps", "mean", "std", "returns", "lengths"}``.
+
+    ``domain`` is ``source``, a target name (``heavy``) or its key (``target/heavy``).
+    """
+    data = read_evaluations(run_dir)
+    for key in (domain, f"target/{domain}"):
+        if key in data:
+            return data[key]
+    raise ModelFileError(
+        f"{Path(run_dir) / 'evaluations.json'}: no curve for {domain!r} (have: {', '.join(data)})"
+    )

@@ -1,0 +1,119 @@
+"""Resuming a run: the saved config, what may change, the checkpointed model, evals and ADR state.
+
+Everything here only reads; a problem raises a one-line ``ConfigError``/``CheckpointError``
+before the trainer writes anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.vec_env import VecEnv
+
+from sim2real.config import ExperimentConfig, config_from_dict, parse_yaml
+from sim2real.errors import CheckpointError, ConfigError, Sim2RealError
+from sim2real.training.algorithms import ALGOS
+from sim2real.training.run_dir import Checkpoint, RunDir
+
+__all__ = [
+    "RESUMABLE_CHANGES",
+    "ModelBuilder",
+    "check_resumable",
+    "eval_history",
+    "load_checkpoint_model",
+    "restore_adr_callback",
+    "saved_config",
+]
+
+ModelBuilder = Callable[[VecEnv], BaseAlgorithm]
+
+#: config keys that may differ when a run is resumed (everything else must match)
+RESUMABLE_CHANGES = (
+    "total_timesteps",
+    "eval.",
+    "checkpoint_freq",
+    "checkpoint_keep",
+    "device",
+    "torch_threads",
+)
+
+
+def saved_config(run: RunDir) -> ExperimentConfig:
+    """The config stored in a run directory (``ConfigError``/``CheckpointError`` if unusable)."""
+    if not run.config.is_file():
+        raise CheckpointError(f"{run.path}: not a run directory (config.yaml is missing)")
+    try:
+        data = parse_yaml(run.config.read_text())
+    except (OSError, yaml.YAMLError):
+        raise CheckpointError(f"{run.config}: unreadable YAML; the run is damaged") from None
+    return config_from_dict(data or {}, str(run.config))
+
+
+def check_resumable(saved: ExperimentConfig, new: ExperimentConfig, run: RunDir) -> None:
+    old_flat, new_flat = saved.flat(), new.flat()
+    changed = [
+        k
+        for k in sorted(set(old_flat) | set(new_flat))
+        if old_flat.get(k) != new_flat.get(k) and not k.startswith(RESUMABLE_CHANGES)
+    ]
+    if changed:
+        k = changed[0]
+        raise ConfigError(
+            f"--resume {run.path}: the config no longer matches the run ({k}: "
+            f"{old_flat.get(k)!r} -> {new_flat.get(k)!r}"
+            + (f", +{len(changed) - 1} more" if len(changed) > 1 else "")
+            + "); resume with the run's own config or start a new run"
+        )
+
+
+def eval_history(run: RunDir, upto: int) -> dict[str, dict[str, list]]:
+    data = run.read_json("evaluations.json")
+    out: dict[str, dict[str, list]] = {}
+    for key, entry in data.items():
+        keep = [i for i, t in enumerate(entry.get("timesteps", [])) if t <= upto]
+        out[key] = {name: [vals[i] for i in keep] for name, vals in entry.items()}
+    return out
+
+
+def load_checkpoint_model(
+    config: ExperimentConfig,
+    ckpt: Checkpoint,
+    venv: VecEnv,
+    device: str,
+    builder: ModelBuilder | None,
+) -> BaseAlgorithm:
+    path = ckpt.path / "model.zip"
+    try:
+        if builder is not None:
+            model = builder(venv)
+            model.set_parameters(str(path), exact_match=True, device=device)
+            model.num_timesteps = ckpt.steps
+        else:
+            model = ALGOS[config.algo].load(path, env=venv, device=device)
+        buffer = ckpt.file("replay_buffer.pkl")
+        if isinstance(model, OffPolicyAlgorithm) and buffer is not None:
+            model.load_replay_buffer(buffer)
+    except Sim2RealError:
+        raise
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: cannot load the checkpoint ({reason})") from None
+    return model
+
+
+def restore_adr_callback(config: ExperimentConfig, ckpt: Checkpoint | None) -> Any | None:
+    """The ADR callback (state restored from the checkpoint) if the config enables ADR."""
+    if config.adr is None:
+        return None
+    from sim2real.randomization import ADRCallback
+
+    cb = ADRCallback(config.adr)
+    state = ckpt.file("adr.json") if ckpt is not None else None
+    if state is not None:
+        cb.load_state_dict(json.loads(state.read_text()))
+    return cb

@@ -1,0 +1,171 @@
+"""Transfer configs: an experiment config (the target run) plus a ``transfer:`` block.
+
+The ``transfer:`` block is a :class:`~sim2real.transfer.spec.TransferSpec` with the ``source``
+(a run directory or model file; ``--from`` overrides it). ``env``/``domain`` name the target
+(``--target ENV:TARGET`` overrides them); a missing ``env`` is taken from the source run.
+The run directory's ``config.yaml`` holds the experiment part (readable by every tool), and
+``transfer.json`` the transfer block, so a transfer run resumes from those two files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from sim2real.config import ExperimentConfig, apply_overrides, config_from_dict
+from sim2real.errors import CheckpointError, ConfigError
+from sim2real.resources import data_dir, find_data_file
+from sim2real.transfer.spec import TransferSpec
+
+__all__ = [
+    "TransferBlock",
+    "TransferConfig",
+    "load_transfer_config",
+    "saved_transfer_config",
+    "source_env",
+]
+
+
+class TransferBlock(TransferSpec):
+    """The ``transfer:`` block: the spec plus where the pretrained source is."""
+
+    source: str | None = Field(
+        None, description="Source run directory or SB3 .zip (overridden by --from)."
+    )
+
+
+class TransferConfig(ExperimentConfig):
+    """An experiment on the target domain plus how to transfer into it."""
+
+    transfer: TransferBlock = Field(default_factory=lambda: TransferBlock.model_validate({}))
+    """What, how and when to transfer (see ``TransferSpec``) and from which source."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["transfer"] = self.transfer.model_dump(mode="json", by_alias=True)
+        return data
+
+    def experiment_config(self) -> ExperimentConfig:
+        """The experiment part alone (what the trainer runs and writes to ``config.yaml``)."""
+        data = {k: v for k, v in self.to_dict().items() if k != "transfer"}
+        return config_from_dict(data, "<transfer config>")
+
+    @property
+    def spec(self) -> TransferSpec:
+        """The transfer spec without the source."""
+        return TransferSpec.model_validate(
+            self.transfer.model_dump(by_alias=True, exclude={"source"})
+        )
+
+
+def source_env(source: str | Path) -> str | None:
+    """The env name of a source run (from its ``config.yaml``), ``None`` if unknown."""
+    path = Path(source)
+    for cand in (path, path.parent, path.parent.parent.parent):
+        cfg = cand / "config.yaml"
+        if cfg.is_file():
+            try:
+                return (yaml.safe_load(cfg.read_text()) or {}).get("env")
+            except (OSError, yaml.YAMLError):
+                return None
+    return None
+
+
+def _format(where: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "<root>"
+    msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key (check the spelling; see docs of TransferSpec)"
+    return f"{where}: {loc}: {msg}"
+
+
+def _validate(data: dict[str, Any], where: str) -> TransferConfig:
+    try:
+        return TransferConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format(where, err)) from None
+
+
+def _complete(
+    data: dict[str, Any], source: str | None, target: str | None, where: str
+) -> dict[str, Any]:
+    block = data.setdefault("transfer", {}) or {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"{where}: transfer: must be a mapping")
+    data["transfer"] = block
+    if source is not None:
+        block["source"] = str(source)
+    if not block.get("source"):
+        raise ConfigError(f"{where}: no source: give --from RUN_DIR|MODEL or transfer.source")
+    if target is not None:
+        env, sep, domain = target.rpartition(":")
+        if sep and env:
+            data["env"] = env
+        data["domain"] = domain
+    if not data.get("env"):
+        found = source_env(block["source"])
+        if found is None:
+            raise ConfigError(
+                f"{where}: env unknown: set env in the config or --target ENV:TARGET (the "
+                "source is not a sim2real run)"
+            )
+        data["env"] = found
+    return data
+
+
+def load_transfer_config(
+    path_or_name: str | Path,
+    overrides: Iterable[str] = (),
+    *,
+    source: str | None = None,
+    target: str | None = None,
+) -> TransferConfig:
+    """Load a transfer config by path or name in ``configs/`` with ``--set``/``--from``/``--target``.
+
+    Raises:
+        ConfigError: missing file, bad YAML, unknown key, invalid strategy combination (one line).
+    """
+    path = find_data_file("configs", str(path_or_name))
+    if path is None:
+        known = sorted(p.stem for p in data_dir("configs").glob("transfer_*.yaml"))
+        raise ConfigError(
+            f"transfer config {str(path_or_name)!r} not found: give a YAML path or one of "
+            f"{', '.join(known)}"
+        )
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    apply_overrides(data, overrides)
+    return _validate(_complete(data, source, target, str(path)), str(path))
+
+
+def saved_transfer_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> TransferConfig:
+    """The transfer config of an existing transfer run (``config.yaml`` + ``transfer.json``).
+
+    Raises:
+        CheckpointError: not a transfer run directory.
+    """
+    run = Path(run_dir)
+    cfg, info = run / "config.yaml", run / "transfer.json"
+    if not cfg.is_file() or not info.is_file():
+        raise CheckpointError(
+            f"{run}: not a transfer run (config.yaml or transfer.json is missing)"
+        )
+    try:
+        data = yaml.safe_load(cfg.read_text()) or {}
+        data["transfer"] = json.loads(info.read_text())["config"]
+    except (OSError, yaml.YAMLError, ValueError, KeyError):
+        raise CheckpointError(
+            f"{run}: config.yaml/transfer.json unreadable; the run is damaged"
+        ) from None
+    apply_overrides(data, overrides)
+    return _validate(data, str(cfg))

@@ -1,0 +1,44 @@
+"""What a model offers for transfer: named parts, shapes, counts, spaces (``sim2real inspect``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim2real.transfer.adapters import env_entry_names
+from sim2real.transfer.api import load_source
+from sim2real.transfer.parts import parts_table
+
+__all__ = ["describe_model"]
+
+
+def describe_model(path: str | Path) -> dict[str, Any]:
+    """JSON-able description of a run directory's or ``.zip``'s model.
+
+    Raises:
+        ModelFileError: missing or corrupt files.
+    """
+    src = load_source(path)
+    model = src.model
+    parts = parts_table(model)
+    obs_names, act_names = env_entry_names(src.env_name) if src.env_name else (None, None)
+    info = getattr(model, "transfer_info", None) or {}
+    return {
+        "path": str(src.path or path),
+        "algo": type(model).__name__.removeprefix("Transfer").lower(),
+        "env": src.env_name,
+        "observation_size": int(np.prod(model.observation_space.shape or (1,))),
+        "action_size": int(np.prod(model.action_space.shape or (1,))),
+        "observation_names": obs_names,
+        "action_names": act_names,
+        "normalization": src.vec_normalize is not None,
+        "total_params": sum(p["params"] for p in parts),
+        "parts": parts,
+        "transfer": (
+            {"source": info.get("source"), "totals": info.get("log", {}).get("totals")}
+            if info
+            else None
+        ),
+    }
