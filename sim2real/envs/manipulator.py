@@ -32,17 +32,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pybullet as _pb  # already imported (quietly) by sim2real.envs.base
 
-from sim2real.envs.base import BulletRobotEnv
 from sim2real.envs.body_dynamics import BodyDynamics
-from sim2real.envs.parameters import ParameterSpec
-from sim2real.envs.pd_control import PD_PARAMETERS, JointPDController
+from sim2real.envs.pd_control import JointPDController
+from sim2real.envs.pd_robot import PDRobotEnv
 
 __all__ = ["KukaReachEnv"]
 
 _JOINTS = tuple(f"lbr_iiwa_joint_{i}" for i in range(1, 8))
 
 
-class KukaReachEnv(BulletRobotEnv):
+class KukaReachEnv(PDRobotEnv):
     """Bring the KUKA iiwa's end effector to a random target under PD joint control."""
 
     action_names: ClassVar[tuple[str, ...]] = _JOINTS
@@ -117,18 +116,6 @@ class KukaReachEnv(BulletRobotEnv):
         dynamics = BodyDynamics(p, robot, joints=self._joints)
         dynamics.nominal_joint_damping = np.full(n, self.joint_damping)  # applied by the base
         return dynamics
-
-    def _robot_parameters(self) -> list[ParameterSpec]:
-        return self._pd.specs()
-
-    def _apply_extra(self, name: str, value: np.ndarray) -> None:
-        if name not in PD_PARAMETERS:
-            raise KeyError(name)
-        self._pd.apply(name, value)
-
-    def _sync_parameters(self) -> None:
-        super()._sync_parameters()
-        self._pd.set_strength(self._motor_strength, self._frame_skip)
 
     # ------------------------------------------------------------------ hooks
     def _reset_state(self) -> None:

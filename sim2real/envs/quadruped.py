@@ -37,10 +37,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pybullet as _pb  # already imported (quietly) by sim2real.envs.base
 
-from sim2real.envs.base import BulletRobotEnv
 from sim2real.envs.body_dynamics import BodyDynamics
-from sim2real.envs.parameters import ParameterSpec
-from sim2real.envs.pd_control import PD_PARAMETERS, JointPDController
+from sim2real.envs.pd_control import JointPDController
+from sim2real.envs.pd_robot import PDRobotEnv
 
 __all__ = ["A1Env"]
 
@@ -48,7 +47,7 @@ _LEGS = ("FR", "FL", "RR", "RL")
 _JOINTS = tuple(f"{leg}_{part}_joint" for leg in _LEGS for part in ("hip", "upper", "lower"))
 
 
-class A1Env(BulletRobotEnv):
+class A1Env(PDRobotEnv):
     """Walk forward (+x) as fast as possible with the A1 quadruped under PD joint control."""
 
     action_names: ClassVar[tuple[str, ...]] = _JOINTS
@@ -120,18 +119,6 @@ class A1Env(BulletRobotEnv):
         self._base = (self.initial_height, 0.0, 0.0, 1.0, 0.0, 0.0)
         self._cos_max_tilt = float(np.cos(self.max_tilt))
         return BodyDynamics(p, robot, joints=self._joints)
-
-    def _robot_parameters(self) -> list[ParameterSpec]:
-        return self._pd.specs()
-
-    def _apply_extra(self, name: str, value: np.ndarray) -> None:
-        if name not in PD_PARAMETERS:
-            raise KeyError(name)
-        self._pd.apply(name, value)
-
-    def _sync_parameters(self) -> None:
-        super()._sync_parameters()
-        self._pd.set_strength(self._motor_strength, self._frame_skip)
 
     # ------------------------------------------------------------------ hooks
     def _reset_state(self) -> None:
