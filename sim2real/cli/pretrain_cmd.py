@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +47,6 @@ def pretrain(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Pretrain a policy (PPO/SAC/TD3) and write a run directory (model, checkpoints, TensorBoard)."""
-    from sim2real.cli._output import err_console
     from sim2real.config import load_config
     from sim2real.errors import ConfigError
 
@@ -75,18 +72,12 @@ def pretrain(
         cfg = load_config(cfg_path, overrides)
     else:
         cfg = load_config(config, overrides)
-    from sim2real.training import TrainingInterrupted, train
+    from sim2real.cli._training import run_interruptible
+    from sim2real.training import train
 
-    # SIGTERM (e.g. a job scheduler) is handled like Ctrl-C: checkpoint, then exit
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        result = train(cfg, out_dir=out, resume=resume, quiet=quiet or as_json)
-    except TrainingInterrupted as exc:
-        err_console.print(
-            f"interrupted at step {exc.steps}: checkpoint saved; continue with "
-            f"`sim2real pretrain --resume {exc.path}`"
-        )
-        sys.exit(130)
+    result = run_interruptible(
+        "pretrain", lambda: train(cfg, out_dir=out, resume=resume, quiet=quiet or as_json)
+    )
     _print_result(result, as_json)
 
 

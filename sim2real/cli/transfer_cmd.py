@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +65,6 @@ def transfer_command(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Transfer named parts of a pretrained policy into a new agent and train it on a target."""
-    from sim2real.cli._output import err_console
     from sim2real.errors import ConfigError
     from sim2real.transfer.config import load_transfer_config, saved_transfer_config
 
@@ -83,18 +80,13 @@ def transfer_command(
         cfg = saved_transfer_config(resume, set_)
     else:
         cfg = load_transfer_config(config, set_, source=source, target=target)
-    from sim2real.training import TrainingInterrupted
+    from sim2real.cli._training import run_interruptible
     from sim2real.transfer.run import run_transfer
 
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        result = run_transfer(cfg, out_dir=out, resume=resume, quiet=quiet or as_json)
-    except TrainingInterrupted as exc:
-        err_console.print(
-            f"interrupted at step {exc.steps}: checkpoint saved; continue with "
-            f"`sim2real transfer --resume {exc.path}`"
-        )
-        sys.exit(130)
+    result = run_interruptible(
+        "transfer",
+        lambda: run_transfer(cfg, out_dir=out, resume=resume, quiet=quiet or as_json),
+    )
     _print_result(result, as_json)
 
 
