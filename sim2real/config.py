@@ -26,6 +26,7 @@ __all__ = [
     "PolicyConfig",
     "apply_overrides",
     "config_from_dict",
+    "format_validation_error",
     "load_config",
     "parse_yaml",
 ]
@@ -212,12 +213,17 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str], source: str 
         node[parts[-1]] = value
 
 
-def _format_error(where: str, err: ValidationError) -> str:
+def format_validation_error(
+    where: str,
+    err: ValidationError,
+    unknown_key_hint: str = "see `sim2real pretrain --help`",
+) -> str:
+    """One line from a pydantic error: ``FILE: key.path: problem`` (first error, count of more)."""
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "<root>"
-    msg = first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
-        msg = "unknown key (check the spelling; see `sim2real pretrain --help`)"
+        msg = f"unknown key (check the spelling; {unknown_key_hint})"
     elif "input" in first and not isinstance(first["input"], dict | list):
         msg = f"{msg} (got {first['input']!r})"
     more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
@@ -229,7 +235,7 @@ def config_from_dict(data: Mapping[str, Any], where: str = "<config>") -> Experi
     try:
         return ExperimentConfig.model_validate(dict(data))
     except ValidationError as err:
-        raise ConfigError(_format_error(where, err)) from None
+        raise ConfigError(format_validation_error(where, err)) from None
 
 
 def load_config(path_or_name: str | Path, overrides: Iterable[str] = ()) -> ExperimentConfig:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim2real.config import format_validation_error
 from sim2real.errors import ConfigError
 from sim2real.resources import data_dir, find_data_file
 
@@ -210,15 +211,6 @@ def config_hash(data: Any, length: int = 16) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 
-def _format_error(where: str, err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "<root>"
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg = "unknown key (check the spelling; see configs/benchmark_*.yaml)"
-    return f"{where}: {loc}: {msg}"
-
-
 def load_benchmark_config(
     path_or_name: str | Path, overrides: Iterable[str] = ()
 ) -> BenchmarkConfig:
@@ -250,4 +242,6 @@ def load_benchmark_config(
     try:
         return BenchmarkConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format_error(str(path), err)) from None
+        raise ConfigError(
+            format_validation_error(str(path), err, "see configs/benchmark_*.yaml")
+        ) from None

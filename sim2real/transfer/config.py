@@ -17,7 +17,12 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
-from sim2real.config import ExperimentConfig, apply_overrides, config_from_dict
+from sim2real.config import (
+    ExperimentConfig,
+    apply_overrides,
+    config_from_dict,
+    format_validation_error,
+)
 from sim2real.errors import CheckpointError, ConfigError
 from sim2real.resources import data_dir, find_data_file
 from sim2real.transfer.spec import TransferSpec
@@ -76,20 +81,11 @@ def source_env(source: str | Path) -> str | None:
     return None
 
 
-def _format(where: str, err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "<root>"
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg = "unknown key (check the spelling; see docs of TransferSpec)"
-    return f"{where}: {loc}: {msg}"
-
-
 def _validate(data: dict[str, Any], where: str) -> TransferConfig:
     try:
         return TransferConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_format(where, err)) from None
+        raise ConfigError(format_validation_error(where, err, "see docs of TransferSpec")) from None
 
 
 def _complete(
