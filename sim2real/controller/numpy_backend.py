@@ -1,13 +1,20 @@
 """Allocation-free numpy forward pass of an exported MLP policy (the controller's default backend).
 
-At load time the program of :class:`~sim2real.controller.weights.MlpPolicyWeights` is compiled
-into a flat list of ufunc calls on preallocated buffers:
+On this class of CPU a numpy call costs ~0.5-1 us whatever the (small) array size, so the
+latency of one action is the *number* of calls. At load time the program of
+:class:`~sim2real.controller.weights.MlpPolicyWeights` is compiled into the shortest list of
+ufunc/BLAS calls on preallocated buffers:
 
-* VecNormalize's clip is moved to raw observation units (``clip(obs, mean - c*std, mean + c*std)``)
-  and the affine normalization is folded, in float64, into the first linear layer;
-* biases are folded into the matrices (inputs carry a trailing constant 1);
-* hidden layers run in float32 like the SB3 policy they came from; the activation writes straight
-  into the next layer's input buffer (doing the float64 -> float32 cast for free).
+* the input step is a single clip: VecNormalize's clip moved to raw observation units
+  (``clip(obs, mean - c*std, mean + c*std)``), or, without normalization, a guard clip to
+  ``+-OBS_GUARD`` (no real sensor reads 1e15; it keeps every finite observation finite through
+  the network, which is what lets the controller skip a check of the output);
+* the affine normalization is folded into the first linear layer and every bias into its matrix
+  (inputs carry a trailing constant 1), so a linear layer is one ``dot``;
+* layers up to 128 wide run in float64: no float32 <-> float64 casts between calls (a cast
+  costs more than the arithmetic of a small layer); wider ones in float32 like the SB3 policy
+  (their float64 matrices cost more memory traffic than the casts save);
+* an affine action post-processing (``unscale``) is folded into a final linear layer.
 
 Every artifact's numpy backend is checked against SB3 ``predict`` at export time.
 """
@@ -22,11 +29,28 @@ import numpy as np
 
 from sim2real.controller.weights import LayerOp, MlpPolicyWeights, apply_activation
 
-__all__ = ["NumpyPolicy"]
+__all__ = ["OBS_GUARD", "NumpyPolicy"]
+
+#: Raw observations of a policy without VecNormalize are clipped to +-OBS_GUARD.
+OBS_GUARD = 1e15
 
 # the clip ufunc itself: np.clip's Python wrapper costs ~2 us per call
 _clip: Any = getattr(getattr(np, "_core", None), "umath", None)
 _clip = getattr(_clip, "clip", None) or np.core.umath.clip  # type: ignore[attr-defined]
+
+# |activation(x)| <= _BOUND[kind](|x| bound, params): used to prove the output finite
+_BOUND: dict[str, Callable[[float, tuple[float, ...]], float]] = {
+    "tanh": lambda b, p: 1.0,
+    "sigmoid": lambda b, p: 1.0,
+    "hardtanh": lambda b, p: max(abs(v) for v in p) if p else 1.0,
+    "relu": lambda b, p: b,
+    "identity": lambda b, p: b,
+    "silu": lambda b, p: b,
+    "gelu": lambda b, p: b,
+    "gelu_tanh": lambda b, p: b,
+    "elu": lambda b, p: max(b, abs(p[0]) if p else 1.0),
+    "leaky_relu": lambda b, p: b * max(1.0, abs(p[0]) if p else 0.01),
+}
 
 
 def _aug(size: int, dtype: type) -> np.ndarray:
@@ -36,43 +60,99 @@ def _aug(size: int, dtype: type) -> np.ndarray:
 
 
 class NumpyPolicy:
-    """Compiled numpy policy: ``policy(obs)`` returns the action in a shared float32 buffer.
+    """Compiled numpy policy: ``policy(obs)`` returns the raw action in a shared buffer.
 
     The returned array is overwritten by the next call; copy it to keep it. Actions are *not*
     clipped to the bounds here (the controller does that, once).
+
+    Attributes:
+        output_finite: True if every finite observation provably yields a finite action (an
+            interval bound through the layers stays far from overflow); the controller then
+            checks only the input for NaN/inf.
     """
 
-    def __init__(self, weights: MlpPolicyWeights, hidden_dtype: type = np.float32) -> None:
+    def __init__(self, weights: MlpPolicyWeights, hidden_dtype: type | None = None) -> None:
+        if hidden_dtype is None:  # float64 matrices of wide layers cost more memory traffic than
+            widest = max(op.weight.shape[0] for op in weights.ops if op.weight is not None)
+            hidden_dtype = np.float64 if widest <= 128 else np.float32  # the casts they save
         self.weights = weights
         self.obs_dim = weights.obs_dim
         self.action_dim = weights.action_dim
         self._steps: list[Callable[[], Any]] = []
         self._first: Callable[[np.ndarray], Any]
         self.out: np.ndarray = self._compile(weights, hidden_dtype)
+        # float32 is the narrowest type any value passes through (the action buffer)
+        self.output_finite = self._output_bound(weights) < 1e35
+        steps = tuple(self._steps)
+        first, out = self._first, self.out
+        if len(steps) == 5:  # the common 2-hidden-layer MLP: no loop at all
+            s0, s1, s2, s3, s4 = steps
+
+            def run(obs: np.ndarray) -> np.ndarray:
+                first(obs)
+                s0()
+                s1()
+                s2()
+                s3()
+                s4()
+                return out
+
+        else:
+
+            def run(obs: np.ndarray) -> np.ndarray:
+                first(obs)
+                for step in steps:
+                    step()
+                return out
+
+        self._run = run
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """Action for one observation of shape ``(obs_dim,)`` (no validation here)."""
-        self._first(obs)
-        for step in self._steps:
-            step()
-        return self.out
+        return self._run(obs)
 
     # ------------------------------------------------------------------------- compilation
+    def _input_bounds(self, w: MlpPolicyWeights) -> tuple[np.ndarray, np.ndarray]:
+        if w.obs_mean is not None and w.obs_var is not None:
+            std = np.sqrt(w.obs_var + w.epsilon)
+            return w.obs_mean - w.clip_obs * std, w.obs_mean + w.clip_obs * std
+        guard = np.full(self.obs_dim, OBS_GUARD)
+        return -guard, guard
+
+    def _output_bound(self, w: MlpPolicyWeights) -> float:
+        """An upper bound of ``|value|`` anywhere in the network, over all inputs the first step
+        lets through."""
+        bound = w.clip_obs if w.normalized else OBS_GUARD  # of the (normalized) network input
+        largest = bound
+        for op in w.ops:
+            if op.kind == "linear":
+                weight, bias = op.weight, op.bias
+                assert weight is not None and bias is not None
+                row_sums = np.abs(weight.astype(np.float64)).sum(axis=1)
+                bound = float(np.max(row_sums) * bound + np.max(np.abs(bias)))
+            else:
+                bound = _BOUND[op.kind](bound, op.param)
+            largest = max(largest, bound)
+        if w.postprocess == "unscale":  # bounds are finite here (validated)
+            spread = float(np.max(np.abs(w.action_high - w.action_low)))
+            bound = bound * spread + float(np.max(np.abs(w.action_low)))
+        return max(largest, bound)
+
     def _compile(self, w: MlpPolicyWeights, hidden_dtype: type) -> np.ndarray:
         steps = self._steps
         n = self.obs_dim
         x0 = _aug(n, np.float64)
         dst = x0[:n]
-        mean: np.ndarray = np.zeros(n)
-        std: np.ndarray = np.ones(n)
-        if w.obs_mean is not None and w.obs_var is not None:
-            mean, std = w.obs_mean, np.sqrt(w.obs_var + w.epsilon)
-            lo, hi = mean - w.clip_obs * std, mean + w.clip_obs * std
-            self._first = lambda obs: _clip(obs, lo, hi, out=dst)
-        else:
-            self._first = lambda obs: np.copyto(dst, obs)
+        lo, hi = self._input_bounds(w)
+        self._first = lambda obs: _clip(obs, lo, hi, out=dst)
+        mean: np.ndarray = np.zeros(n) if w.obs_mean is None else w.obs_mean
+        std = np.ones(n) if w.obs_var is None else np.sqrt(w.obs_var + w.epsilon)
 
         ops = list(w.ops)
+        low = w.action_low.astype(np.float64)
+        high = w.action_high.astype(np.float64)
+        unscale = w.postprocess == "unscale" and not (np.all(low == -1.0) and np.all(high == 1.0))
+        fold_unscale = unscale and ops[-1].kind == "linear"
         cur_aug: np.ndarray | None = x0  # aug buffer holding the current values, if any
         cur: np.ndarray = dst
         first_linear = True
@@ -88,6 +168,9 @@ class NumpyPolicy:
                     first_linear = False
                 else:
                     dtype = hidden_dtype
+                if nxt is None and fold_unscale:  # low + (a + 1) * scale, folded in
+                    scale = 0.5 * (high - low)
+                    weight, bias = weight * scale[:, None], bias * scale + low + scale
                 # (out, in + 1) with the bias as last column: y = mat @ [x, 1]
                 mat: np.ndarray = np.ascontiguousarray(
                     np.hstack([weight, bias[:, None]]), dtype=dtype
@@ -107,16 +190,10 @@ class NumpyPolicy:
                     target_aug, target = None, cur
                 steps.append(self._activation_step(op, cur, target))
                 cur, cur_aug = target, target_aug
-        if cur.dtype != np.float32:
-            out32 = np.zeros(cur.shape, np.float32)
-            steps.append(partial(np.copyto, out32, cur))
-            cur = out32
-        low = w.action_low.astype(np.float64)
-        high = w.action_high.astype(np.float64)
-        if w.postprocess == "unscale" and not (np.all(low == -1.0) and np.all(high == 1.0)):
+        if unscale and not fold_unscale:
             scale = 0.5 * (high - low)
-            steps.append(partial(np.multiply, cur, scale.astype(np.float32), out=cur))
-            steps.append(partial(np.add, cur, (low + scale).astype(np.float32), out=cur))
+            steps.append(partial(np.multiply, cur, scale.astype(cur.dtype), out=cur))
+            steps.append(partial(np.add, cur, (low + scale).astype(cur.dtype), out=cur))
         return cur
 
     @staticmethod

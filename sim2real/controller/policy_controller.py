@@ -35,8 +35,10 @@ class PolicyController:
     """A deployed policy: ``act(obs)`` returns an action inside the bounds, every time.
 
     Guards, in order: shape/dtype check (raises), non-finite observation (returns the safe
-    action and counts it in :attr:`nonfinite_count`), policy (a non-finite output, e.g. from an
-    observation so large it overflows, is handled the same way), optional rate limit
+    action and counts it in :attr:`nonfinite_count`), policy (a non-finite output, e.g. when
+    an absurd observation overflows the float32 onnxruntime graph, is handled the same way; the
+    numpy backend clips raw observations to +-1e15 and proves from the weights that a finite
+    observation cannot overflow, so it skips this check), optional rate limit
     (``|a_t - a_{t-1}| <= max_delta``, per entry), clip to the action bounds. :meth:`reset`
     between episodes.
 
@@ -73,12 +75,18 @@ class PolicyController:
         self._zeros: dict[np.dtype, np.ndarray] = {
             np.dtype(t): np.zeros(self.obs_shape, t) for t in (np.float32, np.float64)
         }
-        self._action = np.zeros(n_act, np.float32)
+        self._action = np.zeros(n_act, np.float32)  # the last action (rate limit, hold_last)
+        self._new_action = np.zeros(n_act, np.float32)
         self._act_zeros = np.zeros(n_act, np.float32)
         self._lo = np.zeros(n_act, np.float32)
         self._hi = np.zeros(n_act, np.float32)
         self.nonfinite_count = 0
         self.steps = 0
+        # a finite observation can never give a non-finite action (NumpyPolicy proves it from
+        # the weights): only the input needs checking
+        self._output_finite = bool(getattr(policy, "output_finite", False))
+        # no rate limit, nothing held and no output check: act keeps no state between calls
+        self._stateless = self._output_finite and max_delta is None and on_nonfinite == "zeros"
         self._has_last = False
         self._last_obs = np.zeros(self.obs_shape, np.float32)
 
@@ -142,30 +150,35 @@ class PolicyController:
             ok = False
         if not ok:
             self._bad_input(obs)
-        action = self._action
-        if obs.dot(zeros) != 0.0:  # nan (from nan, or 0 * inf) iff some entry is not finite
-            self._fallback(action)
-        elif (raw := self._policy(obs)).dot(self._act_zeros) != 0.0:
-            # non-finite network output: absurdly large observations overflowed float32
-            self._fallback(action)
-        else:
-            self._last_obs = obs
-            if self.max_delta is None or not self._has_last:
-                _clip(raw, self.action_low, self.action_high, out=action)
-            else:
-                np.subtract(action, self.max_delta, out=self._lo)
-                np.add(action, self.max_delta, out=self._hi)
-                _clip(raw, self._lo, self._hi, out=action)
-                _clip(action, self.action_low, self.action_high, out=action)
-        self._has_last = True
         self.steps += 1
-        return action.copy()
+        if obs.dot(zeros) != 0.0:  # nan (from nan, or 0 * inf) iff some entry is not finite
+            return self._fallback()
+        self._last_obs = obs
+        if self._stateless:  # the default: 1 numpy call besides the network and the check above
+            return _clip(self._policy(obs), self.action_low, self.action_high, dtype=np.float32)
+        raw = self._policy(obs)
+        new = self._new_action
+        if self.max_delta is None or not self._has_last:
+            _clip(raw, self.action_low, self.action_high, new)
+        else:
+            np.subtract(self._action, self.max_delta, self._lo)
+            np.add(self._action, self.max_delta, self._hi)
+            _clip(raw, self._lo, self._hi, new)
+            _clip(new, self.action_low, self.action_high, new)
+        if not self._output_finite and new.dot(self._act_zeros) != 0.0:
+            # non-finite network output: absurdly large observations overflowed
+            return self._fallback()
+        np.copyto(self._action, new)
+        self._has_last = True
+        return new.copy()
 
-    def _fallback(self, action: np.ndarray) -> None:
+    def _fallback(self) -> np.ndarray:
         self.nonfinite_count += 1
         if self.on_nonfinite == "zeros" or not self._has_last:
-            np.copyto(action, self.safe_action)
+            np.copyto(self._action, self.safe_action)
         # hold_last: leave the previous action in place
+        self._has_last = True
+        return self._action.copy()
 
     def warm(self) -> None:
         """Run the policy once on the last observation without changing any state.

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
 from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig, config_from_dict, parse_yaml
@@ -27,6 +29,7 @@ __all__ = [
     "eval_history",
     "load_checkpoint_model",
     "restore_adr_callback",
+    "restore_into",
     "saved_config",
 ]
 
@@ -91,7 +94,7 @@ def load_checkpoint_model(
     try:
         if builder is not None:
             model = builder(venv)
-            model.set_parameters(str(path), exact_match=True, device=device)
+            restore_into(model, path, device)
             model.num_timesteps = ckpt.steps
         else:
             model = ALGOS[config.algo].load(path, env=venv, device=device)
@@ -104,6 +107,27 @@ def load_checkpoint_model(
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CheckpointError(f"{path}: cannot load the checkpoint ({reason})") from None
     return model
+
+
+#: Training counters ``BaseAlgorithm.load`` restores that ``set_parameters`` leaves at zero.
+RESTORED_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num")
+
+
+def restore_into(model: BaseAlgorithm, path: Path, device: str) -> None:
+    """Load a saved model into an already-built one (e.g. with transfer's optimizer groups).
+
+    ``set_parameters`` loads only the state dicts (networks and optimizers); like
+    ``BaseAlgorithm.load``, this also restores the saved torch variables (SAC's
+    ``log_ent_coef``) and the update/episode counters, so a resumed run continues exactly.
+    """
+    model.set_parameters(str(path), exact_match=True, device=device)
+    data, _, variables = load_from_zip_file(path, device=device)
+    for name in RESTORED_COUNTERS:
+        if data is not None and name in data:
+            setattr(model, name, data[name])
+    for name, tensor in (variables or {}).items():
+        if tensor is not None:
+            recursive_setattr(model, f"{name}.data", tensor.data)
 
 
 def restore_adr_callback(config: ExperimentConfig, ckpt: Checkpoint | None) -> Any | None:

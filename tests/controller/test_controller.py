@@ -215,15 +215,61 @@ def test_warm_changes_no_state() -> None:
     assert a.stats() == b.stats()
 
 
-def test_overflowing_observation_gives_safe_action() -> None:
-    """A raw-observation ReLU policy fed +-3e38: the network overflows; the action stays safe."""
-    ctrl = PolicyController.load(exported("td3", False))
+def test_absurd_finite_observations_stay_safe_on_both_backends() -> None:
+    """A raw-observation ReLU policy fed +-3e38 and 3e307 (finite, absurd).
+
+    numpy backend: the guard clip keeps every value finite (proved from the weights at load),
+    so the action is the saturated policy output, in bounds, and nothing is counted.
+    onnxruntime backend: the float32 graph overflows; the output check returns the safe action.
+    """
+    path = exported("td3", False)
+    ctrl = PolicyController.load(path)
+    assert ctrl._policy.output_finite
     huge32 = np.array([3e38, -3e38, 3e38, -3e38, 3e38], np.float32)
-    for obs in (huge32, -huge32):  # float64 first layer: no overflow, saturated but valid
-        assert np.all(np.abs(ctrl.act(obs)) <= 1.0)
-    assert ctrl.nonfinite_count == 0
-    huge64 = huge32.astype(np.float64) * 1e269  # finite, but overflows the float32 hidden layer
+    huge64 = huge32.astype(np.float64) * 1e269
     assert np.all(np.isfinite(huge64))
-    assert not np.all(np.isfinite(ctrl._policy(huge64)))  # the raw network output is broken
-    np.testing.assert_array_equal(ctrl.act(huge64), ctrl.safe_action)
-    assert ctrl.nonfinite_count == 1
+    for obs in (huge32, -huge32, huge64):
+        action = ctrl.act(obs)
+        assert np.all(np.isfinite(action)) and np.all(np.abs(action) <= 1.0)
+    assert ctrl.nonfinite_count == 0
+    ort = PolicyController.load(path, backend="onnxruntime")
+    broken = 0
+    for obs in (huge32, huge64):  # huge64 turns into inf in the float32 graph input
+        broken += not np.all(np.isfinite(ort._policy(obs)))
+        action = ort.act(obs)
+        assert np.all(np.isfinite(action)) and np.all(np.abs(action) <= 1.0)
+    assert broken >= 1  # the graph really overflowed at least once...
+    assert ort.stats() == {"steps": 2, "nonfinite_observations": broken}  # ...and each was caught
+
+
+def test_output_bound_detects_networks_that_can_overflow() -> None:
+    """Weights large enough to overflow from a guard-sized input disable the fast path."""
+    from sim2real.controller.numpy_backend import NumpyPolicy
+    from sim2real.controller.weights import LayerOp
+
+    def weights(scale: float) -> MlpPolicyWeights:
+        w = np.full((4, 3), scale)
+        return MlpPolicyWeights(
+            ops=[
+                LayerOp("linear", w, np.zeros(4)),
+                LayerOp("relu"),
+                LayerOp("linear", np.array([[scale, -scale] * 2] * 2), np.zeros(2)),
+            ],
+            action_low=np.full(2, -1.0),
+            action_high=np.full(2, 1.0),
+        )
+
+    assert NumpyPolicy(weights(1.0)).output_finite
+    big = NumpyPolicy(weights(1e150))  # 1e15 * 3e150 -> inf - inf in the last layer
+    assert not big.output_finite
+    ctrl = PolicyController(
+        big,
+        {
+            "observation": {"names": ["a", "b", "c"]},
+            "action": {"names": ["u", "v"], "low": [-1, -1], "high": [1, 1]},
+        },
+    )
+    huge = np.full(3, 1e300)
+    np.testing.assert_array_equal(ctrl.act(huge), ctrl.safe_action)  # overflowed: safe action
+    assert ctrl.stats() == {"steps": 1, "nonfinite_observations": 1}
+    np.testing.assert_allclose(ctrl.act(np.array([1e-150, 0.0, 0.0])), [0.0, 0.0], atol=1e-6)
