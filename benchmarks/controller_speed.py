@@ -7,7 +7,11 @@ in interleaved rounds within one process so machine load hits every contender al
 * ``PolicyController.act`` with the numpy backend (the default on a robot);
 * ``PolicyController.act`` with the onnxruntime backend;
 * SB3 ``model.predict(vec_normalize.normalize_obs(obs), deterministic=True)`` (what SB3 needs
-  to compute the same action).
+  to compute the same action);
+* a reference with no numpy at all: a plain Python loop calibrated to the numpy backend's p50.
+  Its p99 is the machine's floor for any code of that duration: on a VM whose host preempts
+  the guest ~1,500 times a second for ~15-20 us, every call longer than ~7 us has a p99 of
+  about its p50 + 15 us, whatever the code does.
 
 Run: ``python benchmarks/controller_speed.py [--calls 20000] [--json]``.
 """
@@ -65,6 +69,19 @@ def _time_calls(fn, observations: np.ndarray) -> np.ndarray:
     return samples
 
 
+def _spin(k: int) -> None:
+    x = 0
+    for i in range(k):
+        x += i
+
+
+def _calibrated_spin(target_us: float) -> int:
+    """Iterations of :func:`_spin` that take ``target_us`` (median)."""
+    probe = 200
+    t = np.median([_time_calls(lambda _: _spin(probe), np.zeros((500, 1))).astype(float)])
+    return max(1, round(probe * target_us * 1e3 / t))
+
+
 def run(calls: int, rounds: int = 10) -> dict:
     """Measure every case; returns ``{case: {contender: {p50_us, p99_us, ...}}}``."""
     from sim2real.controller import PolicyController
@@ -77,8 +94,12 @@ def run(calls: int, rounds: int = 10) -> dict:
             np_ctrl = PolicyController.load(out, backend="numpy")
             ort_ctrl = PolicyController.load(out, backend="onnxruntime")
             mean, std = vn.obs_rms.mean, np.sqrt(vn.obs_rms.var)
+            warm = (mean + std * rng.standard_normal((2000, len(mean)))).astype(np.float32)
+            numpy_p50 = float(np.median(_time_calls(np_ctrl.act, warm))) / 1e3
+            k = _calibrated_spin(numpy_p50)
             contenders = {
                 "numpy backend": np_ctrl.act,
+                "python loop, same p50": lambda o, k=k: _spin(k),
                 "onnxruntime backend": ort_ctrl.act,
                 "SB3 predict": lambda o, m=model, v=vn: m.predict(
                     v.normalize_obs(o), deterministic=True
@@ -135,7 +156,10 @@ def main() -> None:
     for case, res in results.items():
         for name, r in res.items():
             speed = r.get("speedup_vs_sb3_p50")
-            speed_txt = f"{speed:12.0f}x" if speed else f"{'1x':>13}"
+            if speed:
+                speed_txt = f"{speed:12.0f}x"
+            else:
+                speed_txt = f"{'1x' if name == 'SB3 predict' else '-':>13}"
             print(
                 f"{case:<13} {name:<20} {r['p50_us']:9.1f} {r['p99_us']:9.1f} "
                 f"{r['p99_quietest_round_us']:19.1f} {speed_txt}"

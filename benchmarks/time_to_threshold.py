@@ -4,8 +4,10 @@ Each side runs as its own process (timed from process start, imports included) f
 ``--budget-s`` seconds, evaluating every ``--eval-freq`` steps with ``--eval-episodes``
 deterministic episodes on the nominal task; the time of the first evaluation whose mean return
 reaches ``--threshold`` is the result (``null`` = not reached within the budget, i.e. censored).
-The sides run one after the other on the same machine; rl-zoo3 is a benchmark-only dependency
-(``pip install rl_zoo3``).
+The sides run one after the other on the same machine, or with ``--parallel`` at the same time,
+each pinned to its own CPU core (``taskset``) with one torch thread, which halves the wall time
+on a 2-core machine and gives both sides the same conditions. rl-zoo3 is a benchmark-only
+dependency (``pip install rl_zoo3``). ``--keep DIR`` keeps both run folders.
 
     python benchmarks/time_to_threshold.py --ours hopper_ppo --zoo-env HopperBulletEnv-v0 \\
         --zoo-algo ppo --threshold 1000 --budget-s 1800 --eval-freq 20000
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
 import subprocess
@@ -24,13 +27,16 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 EVAL_LINE = re.compile(r"Eval num_timesteps=(\d+), episode_reward=([-\d.eE+]+)")
 
 
-def _run_bounded(cmd: list[str], budget_s: float, on_line=None) -> float:
+def _run_bounded(cmd: list[str], budget_s: float, on_line=None, cpu: int | None = None) -> float:
     """Run ``cmd``; SIGTERM it after ``budget_s`` (SIGINT is ignored in background jobs)."""
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu), *cmd]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     timer = threading.Timer(
@@ -46,7 +52,7 @@ def _run_bounded(cmd: list[str], budget_s: float, on_line=None) -> float:
     return time.perf_counter() - t0
 
 
-def run_ours(args: argparse.Namespace, out: Path) -> dict:
+def run_ours(args: argparse.Namespace, out: Path, cpu: int | None = None) -> dict:
     """``sim2real pretrain`` on nominal dynamics; times come from evaluations.json."""
     cmd = [
         sys.executable,
@@ -69,7 +75,7 @@ def run_ours(args: argparse.Namespace, out: Path) -> dict:
         "eval.targets=[]",
         *[x for s in args.set for x in ("--set", s)],
     ]
-    elapsed = _run_bounded(cmd, args.budget_s)
+    elapsed = _run_bounded(cmd, args.budget_s, cpu=cpu)
     evals = json.loads((out / "evaluations.json").read_text())["source"]
     summary = json.loads((out / "summary.json").read_text())
     # wall_time_s counts from training start: add the start-up (imports, env/model build);
@@ -79,7 +85,7 @@ def run_ours(args: argparse.Namespace, out: Path) -> dict:
     return _result("sim2real", points, offset, elapsed, args.threshold)
 
 
-def run_zoo(args: argparse.Namespace, out: Path) -> dict:
+def run_zoo(args: argparse.Namespace, out: Path, cpu: int | None = None) -> dict:
     """rl-zoo3's ``train`` with its tuned hyperparameters; times from its printed eval lines."""
     points: list[tuple[float, int, float]] = []
 
@@ -112,8 +118,9 @@ def run_zoo(args: argparse.Namespace, out: Path) -> dict:
         "cpu",
         "--vec-env",
         "dummy",
+        *(["--num-threads", "1"] if cpu is not None else []),
     ]
-    elapsed = _run_bounded(cmd, args.budget_s, on_line)
+    elapsed = _run_bounded(cmd, args.budget_s, on_line, cpu)
     return _result("rl-zoo3", points, 0.0, elapsed, args.threshold)
 
 
@@ -147,17 +154,22 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[], help="override for our config")
     ap.add_argument("--only", choices=["ours", "zoo"], help="run one side only")
+    ap.add_argument("--parallel", action="store_true", help="run both sides at once, 1 core each")
+    ap.add_argument("--keep", type=Path, help="keep the run folders here")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    results = []
+    sides = [(n, f) for n, f in (("ours", run_ours), ("zoo", run_zoo)) if args.only in (None, n)]
     with tempfile.TemporaryDirectory() as tmp:
-        if args.only != "zoo":
-            results.append(run_ours(args, Path(tmp) / "ours"))
-            print(json.dumps(results[-1]), flush=True)
-        if args.only != "ours":
-            results.append(run_zoo(args, Path(tmp) / "zoo"))
-            print(json.dumps(results[-1]), flush=True)
+        root = args.keep or Path(tmp)
+        if args.parallel:
+            with ThreadPoolExecutor(len(sides)) as pool:
+                futures = [pool.submit(f, args, root / n, cpu) for cpu, (n, f) in enumerate(sides)]
+                results = [fut.result() for fut in futures]
+        else:
+            results = [f(args, root / n) for n, f in sides]
+        for r in results:
+            print(json.dumps(r), flush=True)
     if len(results) == 2:
         print("| threshold | sim2real time (s) | rl-zoo3 time (s) | ratio |\n|---|---|---|---|")
         for thr in map(str, args.threshold):
@@ -167,7 +179,11 @@ def main() -> None:
             print(f"| {thr} | {fmt(ours)} | {fmt(zoo)} | {ratio} |")
     if args.json:
         args.json.write_text(
-            json.dumps({"args": vars(args), "results": results}, indent=2, default=str)
+            json.dumps(
+                {"args": vars(args), "load_average": os.getloadavg(), "results": results},
+                indent=2,
+                default=str,
+            )
         )
 
 

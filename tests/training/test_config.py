@@ -73,16 +73,12 @@ def test_yaml_round_trip(tmp_path: Path) -> None:
     assert load_config(path) == cfg
 
 
-PRETRAIN_CONFIGS = [
-    "smoke",
-    "cartpole_ppo",
-    "cartpole_swingup_ppo",
-    "hopper_ppo",
-    "hopper_sac",
-    "reacher_sac",
-    "ant_ppo",
-    "quadruped_ppo",
-]
+# every experiment config in configs/ (benchmark, transfer and quickstart configs have their own)
+PRETRAIN_CONFIGS = sorted(
+    p.stem
+    for p in data_dir("configs").glob("*.yaml")
+    if not p.stem.startswith(("benchmark_", "transfer_", "quickstart"))
+)
 
 
 @pytest.mark.parametrize("name", PRETRAIN_CONFIGS)
