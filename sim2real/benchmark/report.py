@@ -102,6 +102,8 @@ def plot_curves(report: Mapping[str, Any], path: Path, *, title: str = "") -> Pa
 
 
 def _num(v: float) -> str:
+    if abs(v) < 1e-9:  # float round-off of an exact zero (e.g. -3e-16)
+        return "0"
     return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 

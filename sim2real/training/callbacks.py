@@ -101,7 +101,8 @@ class MultiDomainEvalCallback(BaseCallback):
     ``source`` or ``target/<name>``), appends to ``evaluations.json`` (``timesteps``,
     ``wall_time_s`` since training started (continued across resume), ``mean``, ``std``,
     ``returns``, ``lengths``) and keeps
-    ``best_model.zip`` (best source mean). Eval envs share the training observation statistics
+    ``best_model.zip`` (best source mean) with its observation statistics in
+    ``best_vecnormalize.pkl``. Eval envs share the training observation statistics
     (copied before each evaluation) and never update them.
     """
 
@@ -196,6 +197,8 @@ class MultiDomainEvalCallback(BaseCallback):
         if self.latest.get("source", -np.inf) > self.best_mean:
             self.best_mean = self.latest["source"]
             self.model.save(self.run.best_model)
+            if train_vn is not None:  # the statistics the best model was evaluated with
+                train_vn.save(str(self.run.best_vecnormalize))
         self.logger.dump(step)
         self.eval_seconds += time.perf_counter() - t0
         return dict(self.latest)

@@ -106,11 +106,10 @@ def load_run(path: str | Path, *, device: str = "cpu", best: bool = False) -> Lo
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ModelFileError(f"{zip_path}: cannot load the model ({reason})") from None
     vn_dir = run_path if run_path is not None else zip_path.parent
-    vn = (
-        load_vec_normalize(vn_dir / "vecnormalize.pkl")
-        if (vn_dir / "vecnormalize.pkl").is_file()
-        else None
-    )
+    vn_file = vn_dir / "vecnormalize.pkl"
+    if zip_path.name == "best_model.zip" and (vn_dir / "best_vecnormalize.pkl").is_file():
+        vn_file = vn_dir / "best_vecnormalize.pkl"  # the statistics of the best model's time
+    vn = load_vec_normalize(vn_file) if vn_file.is_file() else None
     if config is not None and config.normalize and vn is None:
         raise ModelFileError(f"{vn_dir}/vecnormalize.pkl: missing, but the run used normalization")
     return LoadedRun(

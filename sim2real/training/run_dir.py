@@ -4,7 +4,7 @@ Layout::
 
     runs/<env>__<experiment>__<seed>__<timestamp>/
         config.yaml  meta.json  summary.json  evaluations.json
-        model.zip  best_model.zip  vecnormalize.pkl
+        model.zip  vecnormalize.pkl  best_model.zip  best_vecnormalize.pkl
         checkpoints/step_000012288/{model.zip, vecnormalize.pkl, replay_buffer.pkl, adr.json,
                                     manifest.json}
         tb/  (TensorBoard events; a resumed run appends to the same folder)
@@ -187,6 +187,11 @@ class RunDir:
     @property
     def vecnormalize(self) -> Path:
         return self.path / "vecnormalize.pkl"
+
+    @property
+    def best_vecnormalize(self) -> Path:
+        """Observation statistics as they were when ``best_model.zip`` was saved."""
+        return self.path / "best_vecnormalize.pkl"
 
     @property
     def checkpoints(self) -> Path:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.vec_env import VecNormalize
 
 from sim2real.config import load_config
 from sim2real.errors import ModelFileError, PhysicsError
@@ -96,6 +98,23 @@ def test_load_run_dir_zip_and_errors(ppo_run: Path, tmp_path: Path) -> None:
     env.close()
     best = load_run(ppo_run / "best_model.zip")
     assert best.path == ppo_run and best.vec_normalize is not None
+    # the best model comes with the statistics it was evaluated with, not the final ones
+    assert (ppo_run / "best_vecnormalize.pkl").is_file()
+    copy = Path(shutil.copytree(ppo_run, tmp_path / "copy"))
+    final = load_run(copy)
+    assert final.vec_normalize is not None
+    marked = VecNormalize(final.make_env().venv)  # other statistics, saved as the best's
+    marked.obs_rms.mean = final.vec_normalize.obs_rms.mean + 1.0
+    marked.save(str(copy / "best_vecnormalize.pkl"))
+    for best_vn in (
+        load_run(copy, best=True).vec_normalize,
+        load_run(copy / "best_model.zip").vec_normalize,
+    ):
+        assert best_vn is not None
+        np.testing.assert_array_equal(best_vn.obs_rms.mean, marked.obs_rms.mean)
+    final_vn = load_run(copy).vec_normalize
+    assert final_vn is not None
+    np.testing.assert_allclose(final_vn.obs_rms.mean, marked.obs_rms.mean - 1.0, atol=1e-12)
     ckpt = sorted((ppo_run / "checkpoints").iterdir())[-1] / "model.zip"
     assert load_run(ckpt).path == ppo_run
     curve = read_eval_curve(ppo_run)
