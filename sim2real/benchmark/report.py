@@ -107,14 +107,21 @@ def _num(v: float) -> str:
     return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
-def _fmt(est: Mapping[str, Any] | None) -> str:
+def format_estimate(est: Mapping[str, Any] | None) -> str:
+    """``value [lo, hi]`` of a metric estimate; a missing CI bound is unbounded (JSON has no inf)."""
     if not est or est.get("value") is None:
         return "n/a"
     v, lo, hi = est["value"], est.get("lo"), est.get("hi")
     if isinstance(v, float) and math.isinf(v):
         return "inf"
-    ci = "" if lo is None or hi is None else f" [{_num(lo)}, {_num(hi)}]"
-    return f"{_num(v)}{ci}"
+    if lo is None and hi is None:
+        return _num(v)
+    low = "-inf" if lo is None else _num(lo)
+    high = "inf" if hi is None else _num(hi)
+    return f"{_num(v)} [{low}, {high}]"
+
+
+_fmt = format_estimate
 
 
 def render_markdown(report: Mapping[str, Any], figure: str | None = FIGURE_NAME) -> str:

@@ -11,6 +11,8 @@ __all__ = ["register"]
 
 
 def _summary_lines(result: Any) -> list[str]:
+    from sim2real.benchmark.report import format_estimate
+
     m = result.report["metrics"]
     agg = m["options"]["aggregate"]
     lines = [
@@ -19,11 +21,7 @@ def _summary_lines(result: Any) -> list[str]:
     for name, c in m["comparisons"].items():
 
         def f(key: str, c: dict = c) -> str:
-            e = c[key]
-            if e["value"] is None:
-                return "n/a"
-            ci = "" if e["lo"] is None else f" [{e['lo']:.3g}, {e['hi']:.3g}]"
-            return f"{e['value']:.3g}{ci}"
+            return format_estimate(c[key])
 
         bound = {"exact": "", "infinite": " (inf: above the threshold from the start)"}.get(
             c["speedup_bound"], f" ({c['speedup_bound']} bound)"

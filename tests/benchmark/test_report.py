@@ -117,3 +117,22 @@ def test_tensorboard_layout_scalars_hparams_image(report: dict, tmp_path: Path) 
         curve_tag("heavy", "scratch"),
         curve_tag("heavy", "finetune"),
     ]
+
+
+def test_estimates_with_an_unbounded_ci_side_format_and_print(report: dict) -> None:
+    """A censored speedup's bootstrap CI can be unbounded above (stored as null in JSON)."""
+    from types import SimpleNamespace
+
+    from sim2real.benchmark.report import format_estimate
+    from sim2real.cli.benchmark_cmd import _summary_lines
+
+    assert format_estimate({"value": 3.3, "lo": 2.47, "hi": None}) == "3.3 [2.47, inf]"
+    assert format_estimate({"value": 3.3, "lo": None, "hi": 4.0}) == "3.3 [-inf, 4]"
+    assert format_estimate({"value": -3e-16, "lo": None, "hi": None}) == "0"
+    assert format_estimate({"value": None, "lo": 27.0, "hi": None}) == "n/a"
+    comp = report["metrics"]["comparisons"]["finetune"]
+    comp["speedup"] = {"value": 5.0, "lo": 2.0, "hi": None}
+    comp["speedup_bound"] = "lower"
+    lines = _summary_lines(SimpleNamespace(report=report))
+    assert any("speedup 5 [2, inf] (lower bound)" in line for line in lines)
+    assert "[2, inf]" in render_markdown(report)
