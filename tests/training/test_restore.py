@@ -25,7 +25,7 @@ def _sac(seed: int) -> SAC:
 def test_restore_into_brings_back_entropy_coefficient_and_counters(tmp_path: Path) -> None:
     trained = _sac(0)
     trained.learn(200)
-    assert trained._n_updates > 0 and float(trained.log_ent_coef) != 0.0
+    assert trained._n_updates > 0 and float(trained.log_ent_coef.detach()) != 0.0
     trained.save(tmp_path / "model.zip")
 
     fresh = _sac(1)  # what a builder returns: same architecture, untrained
