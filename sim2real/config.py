@@ -57,6 +57,18 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A config file's top-level mapping (:func:`parse_yaml`); problems are one-line ConfigErrors."""
+    try:
+        data = parse_yaml(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: cannot read YAML: {reason}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    return data
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -250,12 +262,6 @@ def load_config(path_or_name: str | Path, overrides: Iterable[str] = ()) -> Expe
         raise ConfigError(
             f"config {str(path_or_name)!r} not found: give a YAML path or one of {', '.join(known)}"
         )
-    try:
-        data = parse_yaml(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{path}: cannot read YAML: {reason}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    data = read_yaml_mapping(path)
     apply_overrides(data, overrides)
     return config_from_dict(data, str(path))

@@ -14,10 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim2real.config import format_validation_error
+from sim2real.config import format_validation_error, read_yaml_mapping
 from sim2real.errors import ConfigError
 from sim2real.resources import data_dir, find_data_file
 
@@ -231,13 +230,7 @@ def load_benchmark_config(
         raise ConfigError(
             f"benchmark config {str(path_or_name)!r} not found: give a YAML path or one of {', '.join(known)}"
         )
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{path}: cannot read YAML: {reason}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    data = read_yaml_mapping(path)
     apply_overrides(data, overrides)
     try:
         return BenchmarkConfig.model_validate(data)

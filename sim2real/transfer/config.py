@@ -22,6 +22,7 @@ from sim2real.config import (
     apply_overrides,
     config_from_dict,
     format_validation_error,
+    read_yaml_mapping,
 )
 from sim2real.errors import CheckpointError, ConfigError
 from sim2real.resources import data_dir, find_data_file
@@ -134,12 +135,7 @@ def load_transfer_config(
             f"transfer config {str(path_or_name)!r} not found: give a YAML path or one of "
             f"{', '.join(known)}"
         )
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    data = read_yaml_mapping(path)
     apply_overrides(data, overrides)
     return _validate(_complete(data, source, target, str(path)), str(path))
 
