@@ -83,33 +83,13 @@ class NumpyPolicy:
         self.out: np.ndarray = self._compile(weights, hidden_dtype)
         # float32 is the narrowest type any value passes through (the action buffer)
         self.output_finite = self._output_bound(weights) < 1e35
-        steps = tuple(self._steps)
-        first, out = self._first, self.out
-        if len(steps) == 5:  # the common 2-hidden-layer MLP: no loop at all
-            s0, s1, s2, s3, s4 = steps
-
-            def run(obs: np.ndarray) -> np.ndarray:
-                first(obs)
-                s0()
-                s1()
-                s2()
-                s3()
-                s4()
-                return out
-
-        else:
-
-            def run(obs: np.ndarray) -> np.ndarray:
-                first(obs)
-                for step in steps:
-                    step()
-                return out
-
-        self._run = run
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """Action for one observation of shape ``(obs_dim,)`` (no validation here)."""
-        return self._run(obs)
+        self._first(obs)
+        for step in self._steps:
+            step()
+        return self.out
 
     # ------------------------------------------------------------------------- compilation
     def _input_bounds(self, w: MlpPolicyWeights) -> tuple[np.ndarray, np.ndarray]:
