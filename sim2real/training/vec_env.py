@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -147,28 +148,56 @@ def load_vec_normalize(
     return vn
 
 
+# ``_has_nonfinite`` computes 0 * inf on purpose: the warning is the condition it reports
+warnings.filterwarnings(
+    "ignore", "invalid value encountered in dot", RuntimeWarning, r"sim2real\.training\.vec_env"
+)
+
+
+def _has_nonfinite(value: np.ndarray) -> bool:
+    """Whether a float array holds NaN or +-inf: one dot with zeros (``0 * inf`` is NaN)."""
+    if value.dtype.kind != "f":
+        return False  # integer and boolean arrays cannot hold NaN or inf
+    flat = value.reshape(-1)
+    return bool(flat.dot(np.zeros_like(flat)) != 0.0)  # NaN != 0: some entry is not finite
+
+
 class FiniteCheck(VecCheckNan):
-    """``VecCheckNan`` that raises a one-line :class:`PhysicsError` naming env and step."""
+    """``VecCheckNan`` that raises a one-line :class:`PhysicsError` naming env and step.
+
+    The hot path costs one numpy call per array (actions; observations, rewards); the
+    per-entry NaN/inf report is built only when something is wrong.
+    """
 
     def __init__(self, venv: VecEnv, env_name: str) -> None:
         super().__init__(venv, raise_exception=True)
         self.env_name = env_name
         self.steps = 0
 
+    def step_async(self, actions: np.ndarray) -> None:
+        if _has_nonfinite(np.asarray(actions)):
+            self._check_val(event="step_async", actions=actions)
+        self._actions = actions
+        self.venv.step_async(actions)
+
     def step_wait(self) -> Any:
         self.steps += self.num_envs
-        return super().step_wait()
+        observations, rewards, dones, infos = self.venv.step_wait()
+        if isinstance(observations, np.ndarray) and not (
+            _has_nonfinite(observations) or _has_nonfinite(rewards)
+        ):
+            self._observations = observations
+            return observations, rewards, dones, infos
+        self._check_val(event="step_wait", observations=observations, rewards=rewards)
+        self._observations = observations
+        return observations, rewards, dones, infos
 
     def _check_val(self, event: str, **kwargs: Any) -> None:
-        if all(
-            np.isfinite(v).all() for v in kwargs.values() if isinstance(v, np.ndarray)
-        ):  # one cheap pass per array on the hot path; details only on failure
-            return
         bad = [
             f"{kind} in {name}"
             for name, value in kwargs.items()
-            if isinstance(value, np.ndarray)
-            for kind, found in (("NaN", np.isnan(value).any()), ("inf", np.isinf(value).any()))
+            for name, arr in _arrays(name, value)
+            for kind, found in (("NaN", np.isnan(arr).any()), ("inf", np.isinf(arr).any()))
             if found
         ]
         if not bad:
@@ -178,3 +207,13 @@ class FiniteCheck(VecCheckNan):
             f"{self.env_name}: {', '.join(bad)} from {origin} at training step {self.steps}; "
             "lower the learning rate or check the domain's parameter ranges"
         )
+
+
+def _arrays(name: str, value: Any) -> list[tuple[str, np.ndarray]]:
+    """The float arrays in an observation (array, dict or tuple of arrays), with their names."""
+    if isinstance(value, dict):
+        return [(f"{name}.{k}", np.asarray(v)) for k, v in value.items()]
+    if isinstance(value, tuple):
+        return [(f"{name}.{i}", np.asarray(v)) for i, v in enumerate(value)]
+    arr = np.asarray(value)
+    return [(name, arr)] if arr.dtype.kind == "f" else []

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import torch
 from stable_baselines3 import PPO
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
 from sim2real.config import load_config
+from sim2real.envs.registry import make_env
 from sim2real.errors import ModelFileError, PhysicsError
 from sim2real.training import load_run, make_vec_env, read_eval_curve, train
 from sim2real.training.resume import restore_adr_callback
@@ -84,6 +85,44 @@ def test_finite_check_names_env_and_step() -> None:
     venv.step(np.zeros((1, 1), dtype=np.float32))
     with pytest.raises(PhysicsError, match=r"cartpole: inf in actions .* step 1"):
         venv.step(np.full((1, 1), np.inf, dtype=np.float32))
+    venv.close()
+
+
+class _BadObsVecEnv(DummyVecEnv):
+    """Cart-pole whose second step observes ``value`` in one entry."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__([lambda: make_env("cartpole")])
+        self.value = value
+        self.calls = 0
+
+    def step_wait(self):  # type: ignore[override]
+        obs, rew, done, info = super().step_wait()
+        self.calls += 1
+        if self.calls == 2:
+            obs[0, 2] = self.value
+        return obs, rew, done, info
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_finite_check_catches_nonfinite_observations(value: float) -> None:
+    venv = FiniteCheck(_BadObsVecEnv(value), "cartpole")
+    venv.reset()
+    venv.step(np.zeros((1, 1), dtype=np.float32))  # finite: passes
+    kind = "NaN" if np.isnan(value) else "inf"
+    with pytest.raises(
+        PhysicsError,
+        match=rf"cartpole: {kind} in observations from the environment at training step 2",
+    ):
+        venv.step(np.zeros((1, 1), dtype=np.float32))
+    venv.close()
+
+
+def test_finite_check_passes_huge_finite_values() -> None:
+    venv = FiniteCheck(_BadObsVecEnv(3e38), "cartpole")  # finite, near float32 max
+    venv.reset()
+    for _ in range(3):
+        venv.step(np.full((1, 1), 3e38, dtype=np.float32))
     venv.close()
 
 
