@@ -1,14 +1,15 @@
 """Framework overhead: steps/s of ``sim2real.training.train`` vs a plain SB3 script, side by side.
 
 Both sides use the same env, algorithm, hyperparameters, network, vectorization and torch
-threads; runs alternate in one process (plain, sim2real, sim2real, plain, ...) so machine load and
-drift hit both alike; reported as the ratio of the medians and the median of the paired
-(back-to-back) ratios. Reported both per wall-clock second and per CPU second of the process: on a shared,
-loaded machine the CPU-time rate is the stable measure of our own overhead. The sim2real side includes everything a user gets: Monitor, NaN guard, TensorBoard
-logging, the progress bar, checkpoint/eval callbacks (eval disabled so only the callback
-overhead is measured) and the run directory. Also compares torch thread counts.
+threads; runs alternate in one process (plain, sim2real, sim2real, plain, ...) so machine load
+and drift hit both alike; reported as the ratio of the medians and the median of the paired
+(back-to-back) ratios, per wall-clock second and per CPU second of the process (on a shared,
+loaded machine the CPU-time rate is the stable measure of our own overhead). The sim2real side
+includes everything a user gets: Monitor, NaN guard, TensorBoard logging, the progress bar,
+checkpoint/eval callbacks (eval disabled so only the callback overhead is measured) and the run
+directory. Also compares torch thread counts.
 
-    python benchmarks/train_speed.py --config cartpole_ppo --steps 20000 --reps 2
+    python benchmarks/train_speed.py --config cartpole_ppo --steps 30000 --reps 6
     python benchmarks/train_speed.py --config hopper_ppo --steps 20000 --set n_envs=4
 """
 

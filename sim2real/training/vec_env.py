@@ -183,20 +183,20 @@ class FiniteCheck(VecCheckNan):
     def step_wait(self) -> Any:
         self.steps += self.num_envs
         observations, rewards, dones, infos = self.venv.step_wait()
-        if isinstance(observations, np.ndarray) and not (
-            _has_nonfinite(observations) or _has_nonfinite(rewards)
+        if (
+            not isinstance(observations, np.ndarray)  # dict/tuple observations: the full check
+            or _has_nonfinite(observations)
+            or _has_nonfinite(rewards)
         ):
-            self._observations = observations
-            return observations, rewards, dones, infos
-        self._check_val(event="step_wait", observations=observations, rewards=rewards)
+            self._check_val(event="step_wait", observations=observations, rewards=rewards)
         self._observations = observations
         return observations, rewards, dones, infos
 
     def _check_val(self, event: str, **kwargs: Any) -> None:
         bad = [
-            f"{kind} in {name}"
+            f"{kind} in {label}"
             for name, value in kwargs.items()
-            for name, arr in _arrays(name, value)
+            for label, arr in _float_arrays(name, value)
             for kind, found in (("NaN", np.isnan(arr).any()), ("inf", np.isinf(arr).any()))
             if found
         ]
@@ -209,11 +209,12 @@ class FiniteCheck(VecCheckNan):
         )
 
 
-def _arrays(name: str, value: Any) -> list[tuple[str, np.ndarray]]:
-    """The float arrays in an observation (array, dict or tuple of arrays), with their names."""
+def _float_arrays(name: str, value: Any) -> list[tuple[str, np.ndarray]]:
+    """The float arrays in a value (an array, or a dict or tuple of arrays), with their names."""
     if isinstance(value, dict):
-        return [(f"{name}.{k}", np.asarray(v)) for k, v in value.items()]
-    if isinstance(value, tuple):
-        return [(f"{name}.{i}", np.asarray(v)) for i, v in enumerate(value)]
-    arr = np.asarray(value)
-    return [(name, arr)] if arr.dtype.kind == "f" else []
+        named = [(f"{name}.{k}", np.asarray(v)) for k, v in value.items()]
+    elif isinstance(value, tuple):
+        named = [(f"{name}.{i}", np.asarray(v)) for i, v in enumerate(value)]
+    else:
+        named = [(name, np.asarray(value))]
+    return [(label, arr) for label, arr in named if arr.dtype.kind == "f"]
