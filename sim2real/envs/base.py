@@ -11,6 +11,12 @@ Subclasses load a robot and define the task through five hooks (``_load``, ``_re
 
 Values set with :meth:`set_dynamics` persist across ``reset`` until changed again, so a domain
 wrapper (or a user) sets them between episodes and they really act in the physics.
+
+Changed parameters are applied in one fixed order, the order of declaration (body parameters
+``mass_scale``, ``inertia_scale``, friction, restitution, joint damping; then ``gravity``,
+``motor_strength``, ``frame_skip``, ``action_latency``, observation noise; then robot-specific
+ones such as PD gains), never in hash order, and each applied value is final: the same seed
+gives the same physics in every process, whatever ``PYTHONHASHSEED``.
 """
 
 from __future__ import annotations
@@ -222,7 +228,7 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         ]
 
     def _sync_parameters(self) -> None:
-        """Apply parameters changed since the last sync to the physics and the hot-path caches."""
+        """Apply parameters changed since the last sync, in declaration order (module docstring)."""
         params = self.parameters
         for name in params.pop_dirty():
             value = params.get(name)

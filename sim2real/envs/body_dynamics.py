@@ -1,7 +1,11 @@
 """Dynamics parameters of one PyBullet multibody: masses, inertias, friction, restitution, damping.
 
 :class:`BodyDynamics` reads the nominal values from the loaded model (``getDynamicsInfo`` /
-``getJointInfo``) and writes changed values back with ``changeDynamics``. It knows nothing about
+``getJointInfo``) and writes changed values back with ``changeDynamics``. Mass and inertia are
+independent parameters: ``changeDynamics(mass=...)`` alone makes PyBullet recompute the link
+inertia from its collision shape, so a mass change always rewrites the inertia
+(``nominal inertia x inertia_scale``) in the same call, and either parameter may be applied
+first with the same result. It knows nothing about
 the env around it, so it serves our own robots and third-party PyBullet envs alike (see
 ``sim2real.randomization.adapters``).
 """
@@ -82,6 +86,8 @@ class BodyDynamics:
         # getJointInfo keeps reporting the model's value, so the applied one is tracked here
         self._damping_link = list(self.joints)
         self.applied_joint_damping = self.nominal_joint_damping.copy()
+        # the inertia scale in force, rewritten with every mass change (see the module docstring)
+        self._inertia_scale = np.ones(len(self.links))
 
     def specs(self) -> list[ParameterSpec]:
         """Parameter specs with nominal values read from the model."""
@@ -159,9 +165,11 @@ class BodyDynamics:
         change = self.client.changeDynamics
         body = self.body_id
         if name == "mass_scale":
-            for link, m in zip(self.links, self.nominal_mass * value):
-                change(body, link, mass=float(m))
+            inertias = self.nominal_inertia * self._inertia_scale[:, None]
+            for link, m, inertia in zip(self.links, self.nominal_mass * value, inertias):
+                change(body, link, mass=float(m), localInertiaDiagonal=inertia.tolist())
         elif name == "inertia_scale":
+            self._inertia_scale = np.array(value, dtype=np.float64)
             for link, inertia, s in zip(self.links, self.nominal_inertia, value):
                 change(body, link, localInertiaDiagonal=(inertia * s).tolist())
         elif name == "lateral_friction":
@@ -187,12 +195,16 @@ class BodyDynamics:
         """Values as the physics reports them now (for tests and ``info``)."""
         dyn = [self.client.getDynamicsInfo(self.body_id, link) for link in self.links]
         mass = np.array([d[0] for d in dyn])
+        inertia = np.array([d[2] for d in dyn], dtype=np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             mass_scale = np.where(self.nominal_mass > 0, mass / self.nominal_mass, 1.0)
+            ratio = np.where(self.nominal_inertia > 0, inertia / self.nominal_inertia, np.nan)
         return {
             "mass": mass,
             "mass_scale": mass_scale,
-            "inertia": np.array([d[2] for d in dyn]),
+            "inertia": inertia,
+            # mean over the diagonal entries with a nonzero nominal value
+            "inertia_scale": np.array([np.nanmean(r) if np.any(r == r) else 1.0 for r in ratio]),
             "lateral_friction": np.array([d[1] for d in dyn]),
             "restitution": np.array([d[5] for d in dyn]),
             "rolling_friction": np.array([d[6] for d in dyn]),

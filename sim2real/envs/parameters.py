@@ -162,6 +162,14 @@ class ParameterSet:
     ``set`` validates everything first and only then commits, so a bad value leaves the set
     unchanged. ``pop_dirty`` returns the names changed since the last call: the env applies only
     those to the physics, which keeps domain application cheap.
+
+    Application order: ``pop_dirty`` always lists names in the order the specs were declared
+    (never in hash order), so every process applies the same parameters in the same order. The
+    envs declare the body parameters first (``mass_scale``, ``inertia_scale``, friction, ...),
+    then gravity, motor strength, frame skip, latency and observation noise, then the robot's
+    own (PD gains). Each applied value is final whatever else changes: a mass change rewrites
+    the link inertia from ``inertia_scale`` in the same ``changeDynamics`` call (see
+    :meth:`~sim2real.envs.body_dynamics.BodyDynamics.apply`).
     """
 
     def __init__(self, specs: Iterable[ParameterSpec]) -> None:
@@ -203,10 +211,10 @@ class ParameterSet:
         """Restore nominal values (all parameters, or only ``names``)."""
         self.set({n: self.specs[n].nominal for n in (names if names is not None else self.specs)})
 
-    def pop_dirty(self) -> builtins.set[str]:
-        """Names changed since the previous call (all names on the first call)."""
+    def pop_dirty(self) -> tuple[str, ...]:
+        """Names changed since the previous call (all on the first call), in declaration order."""
         dirty, self._dirty = self._dirty, builtins.set()
-        return dirty
+        return tuple(n for n in self.specs if n in dirty)
 
     def as_plain(self) -> dict[str, float | list[float]]:
         """Values as JSON-ready floats/lists."""

@@ -11,13 +11,15 @@ friction, restitution, joint damping per link/joint) plus ``gravity``. The
     env = DomainRandomizationWrapper(PyBulletDynamicsAdapter(env), domain)
 
 Many such envs reset gravity (or more) in their own ``reset``; the adapter re-applies every
-current value after each inner reset. See ``docs/adapters.md`` for writing a ``locate`` function
+current value after each inner reset. Values are applied in the order the parameters are
+declared (body parameters, then gravity, then a subclass's extras), as in sim2real's own envs,
+and a mass change keeps the inertia scale in force. See ``docs/adapters.md`` for writing a ``locate`` function
 or a subclass with robot-specific parameters (e.g. motor strength).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -183,7 +185,8 @@ class PyBulletDynamicsAdapter(gym.Wrapper[Any, Any, Any, Any]):
         params.reset()
         self._apply(params.pop_dirty())
 
-    def _apply(self, names: Any) -> None:
+    def _apply(self, names: Iterable[str]) -> None:
+        """Apply ``names`` (declaration order: from ``pop_dirty`` or the specs) to the physics."""
         params = self._require()
         for name in names:
             value = params.get(name)
