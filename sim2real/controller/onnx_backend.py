@@ -17,7 +17,15 @@ class OnnxPolicy:
     Needs the ``onnxruntime`` package (``pip install sim2real[export]`` or ``onnxruntime``).
     """
 
-    def __init__(self, path: str | Path, obs_dim: int, action_dim: int, threads: int = 1) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        obs_dim: int,
+        action_dim: int,
+        threads: int = 1,
+        model: bytes | None = None,
+    ) -> None:
+        """Open ``path`` (or ``model``, its already checked bytes; ``path`` then names it)."""
         try:
             import onnxruntime as ort
         except ImportError:
@@ -30,7 +38,9 @@ class OnnxPolicy:
         options.inter_op_num_threads = 1
         try:
             self.session = ort.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+                str(path) if model is None else model,
+                sess_options=options,
+                providers=["CPUExecutionProvider"],
             )
         except Exception as exc:  # onnxruntime raises its own exception types
             raise ModelFileError(
@@ -40,6 +50,11 @@ class OnnxPolicy:
         inputs = {i.name: i.shape for i in self.session.get_inputs()}
         if "obs" not in inputs or inputs["obs"][-1] != obs_dim:
             raise ModelFileError(f"{path}: graph input 'obs' missing or not of size {obs_dim}")
+        outputs = {o.name: o.shape for o in self.session.get_outputs()}
+        if "actions" not in outputs or outputs["actions"][-1] != action_dim:
+            raise ModelFileError(
+                f"{path}: graph output 'actions' missing or not of size {action_dim}"
+            )
         self.obs_dim, self.action_dim = obs_dim, action_dim
         self._feed = np.zeros((1, obs_dim), dtype=np.float32)
         self._outputs = ["actions"]

@@ -13,9 +13,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sim2real.controller.artifact import load_metadata, verify_file
+from sim2real.controller.artifact import load_verified
 from sim2real.controller.numpy_backend import NumpyPolicy, _clip
-from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.errors import ModelFileError, SpaceMismatchError
 
 __all__ = ["Backend", "NonFinitePolicy", "PolicyController"]
@@ -39,8 +38,9 @@ class PolicyController:
     an absurd observation overflows the float32 onnxruntime graph, is handled the same way; the
     numpy backend clips raw observations to +-1e15 and proves from the weights that a finite
     observation cannot overflow, so it skips this check), optional rate limit
-    (``|a_t - a_{t-1}| <= max_delta``, per entry), clip to the action bounds. :meth:`reset`
-    between episodes.
+    (``|a_t - a_{t-1}| <= max_delta``, per entry), clip to the action bounds. With a rate limit or
+    ``hold_last`` the output is always checked, so the held action can never be non-finite.
+    :meth:`reset` between episodes.
 
     Use :meth:`load`; the constructor takes an already-built backend.
     """
@@ -105,44 +105,37 @@ class PolicyController:
         Raises:
             ModelFileError: missing/corrupt/tampered files or inconsistent metadata.
         """
-        meta = load_metadata(path)
-        n_obs, n_act = meta["observation"]["shape"][0], meta["action"]["shape"][0]
+        if backend not in ("numpy", "onnxruntime"):
+            raise ValueError(f"backend must be 'numpy' or 'onnxruntime', not {backend!r}")
+        verified = load_verified(path)  # every file's sha256 and the metadata, for any backend
+        meta = verified.metadata
         if backend == "numpy":
-            weights_path = verify_file(meta, "weights")
-            weights = MlpPolicyWeights.load(weights_path)
-            if (weights.obs_dim, weights.action_dim) != (n_obs, n_act):
-                raise ModelFileError(
-                    f"{weights_path}: network maps {weights.obs_dim} -> {weights.action_dim} but "
-                    f"metadata says {n_obs} -> {n_act}; re-export the policy"
-                )
-            meta_low = np.asarray(meta["action"]["low"], np.float64)
-            meta_high = np.asarray(meta["action"]["high"], np.float64)
-            if not (
-                np.allclose(weights.action_low, meta_low)
-                and np.allclose(weights.action_high, meta_high)
-            ):
-                raise ModelFileError(f"{weights_path}: action bounds differ from the metadata's")
-            policy: Any = NumpyPolicy(weights)
-        elif backend == "onnxruntime":
-            if meta["files"].get("artifact", {}).get("format") != "onnx":
+            policy: Any = NumpyPolicy(verified.weights)
+        else:
+            if verified.artifact_format != "onnx":
                 raise ModelFileError(
                     f"{meta['_dir']}: the onnxruntime backend needs an ONNX export "
                     "(`sim2real export ... --format onnx`); use backend='numpy' for this one"
                 )
             from sim2real.controller.onnx_backend import OnnxPolicy
 
-            policy = OnnxPolicy(verify_file(meta, "artifact"), n_obs, n_act)
-        else:
-            raise ValueError(f"backend must be 'numpy' or 'onnxruntime', not {backend!r}")
+            n_obs, n_act = verified.weights.obs_dim, verified.weights.action_dim
+            policy = OnnxPolicy(verified.artifact_path, n_obs, n_act, model=verified.artifact)
         return cls(policy, meta, on_nonfinite=on_nonfinite, max_delta=max_delta)
 
     # ------------------------------------------------------------------------------ control
     def act(self, obs: np.ndarray) -> np.ndarray:
         """The action (float32, inside the bounds) for one observation of shape ``(obs_dim,)``.
 
+        An ndarray subclass is read as a plain array; the masked entries of a
+        ``numpy.ma.MaskedArray`` count as missing (non-finite) readings.
+
         Raises:
-            SpaceMismatchError: ``obs`` is not a float32/float64 array of the expected shape.
+            SpaceMismatchError: ``obs`` is not a float32/float64 array of the expected shape
+                (lists, ``np.matrix`` and other dtypes included).
         """
+        if type(obs) is not np.ndarray:  # subclasses may override dot, masks hide NaN
+            obs = self._plain(obs)
         try:
             zeros = self._zeros[obs.dtype]
             ok = obs.shape == self.obs_shape
@@ -165,12 +158,29 @@ class PolicyController:
             np.add(self._action, self.max_delta, self._hi)
             _clip(raw, self._lo, self._hi, new)
             _clip(new, self.action_low, self.action_high, new)
-        if not self._output_finite and new.dot(self._act_zeros) != 0.0:
-            # non-finite network output: absurdly large observations overflowed
+        if new.dot(self._act_zeros) != 0.0:  # the held action must stay finite, whatever the
+            # backend claims (onnxruntime: absurdly large observations overflow the graph)
             return self._fallback()
         np.copyto(self._action, new)
         self._has_last = True
         return new.copy()
+
+    def _plain(self, obs: Any) -> np.ndarray:
+        """A plain ndarray for an ndarray subclass (masked entries become NaN: missing readings).
+
+        Raises:
+            SpaceMismatchError: ``obs`` is not an ndarray (lists too: convert them yourself).
+        """
+        if not isinstance(obs, np.ndarray) or isinstance(obs, np.matrix):
+            self._bad_input(obs)
+        if isinstance(obs, np.ma.MaskedArray):
+            if obs.dtype not in self._zeros:
+                self._bad_input(obs)
+            obs = obs.filled(np.nan)
+        plain = np.asarray(obs).view(np.ndarray)
+        if type(plain) is not np.ndarray:
+            self._bad_input(obs)
+        return plain
 
     def _fallback(self) -> np.ndarray:
         self.nonfinite_count += 1

@@ -9,6 +9,7 @@ allow_pickle=False)`` reads it. Only numpy is imported here.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,19 +165,30 @@ class MlpPolicyWeights:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> MlpPolicyWeights:
+    def load(cls, path: str | Path, data: bytes | None = None) -> MlpPolicyWeights:
         """Read a weights file written by :meth:`save` (``allow_pickle=False``) and validate it.
+
+        ``data``: the file's bytes, already read (and checked) by the caller; ``path`` then only
+        names the file in messages.
 
         Raises:
             ModelFileError: missing, truncated or corrupt file, or an inconsistent program.
         """
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {key: data[key] for key in data.files}
+            source: Any = path if data is None else io.BytesIO(data)
+            with np.load(source, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
         except FileNotFoundError:
             raise ModelFileError(f"{path}: weights file not found") from None
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        except (
+            OSError,
+            ValueError,
+            EOFError,
+            TypeError,
+            AttributeError,
+            zipfile.BadZipFile,
+        ) as exc:
             raise ModelFileError(
                 f"{path}: not a readable weights .npz ({type(exc).__name__}: {exc}); "
                 "the file is truncated or corrupt, re-export the policy"
