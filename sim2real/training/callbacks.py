@@ -196,9 +196,7 @@ class MultiDomainEvalCallback(BaseCallback):
         atomic_write_json(self.run.evaluations, self.history)
         if self.latest.get("source", -np.inf) > self.best_mean:
             self.best_mean = self.latest["source"]
-            self.model.save(self.run.best_model)
-            if train_vn is not None:  # the statistics the best model was evaluated with
-                train_vn.save(str(self.run.best_vecnormalize))
+            self.run.save_model(self.model, best=True)  # with the statistics it was evaluated with
         self.logger.dump(step)
         self.eval_seconds += time.perf_counter() - t0
         return dict(self.latest)

@@ -11,7 +11,9 @@ Layout::
 
 A checkpoint is written to a temporary folder and renamed into place; its ``manifest.json``
 holds the step count and a SHA-256 per file, so a truncated or corrupted checkpoint is detected
-before anything is loaded or overwritten.
+before anything is loaded or overwritten. Every other file (``config.yaml``, the JSON files and
+the models) is written to a temporary file in the same folder, fsynced and renamed into place,
+so a kill at any moment leaves either the old file or the new one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -35,7 +39,10 @@ from sim2real.errors import CheckpointError, ConfigError
 __all__ = [
     "Checkpoint",
     "RunDir",
+    "atomic_path",
+    "atomic_save",
     "atomic_write_json",
+    "atomic_write_text",
     "git_state",
     "package_versions",
     "utc_now",
@@ -43,6 +50,7 @@ __all__ = [
 
 _PACKAGES = ("sim2real", "stable-baselines3", "torch", "gymnasium", "pybullet", "numpy")
 _STEP_DIR = re.compile(r"^step_(\d+)$")
+_TMP_PREFIX = ".tmp_"
 
 
 def utc_now() -> str:
@@ -50,11 +58,56 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``path`` to write; on success it replaces ``path``.
+
+    The temporary name keeps ``path``'s suffix (SB3 appends ``.zip`` otherwise); it is fsynced
+    before ``os.replace``, so ``path`` is always either the old file or the complete new one.
+    """
+    tmp = path.with_name(f"{_TMP_PREFIX}{os.getpid()}_{path.name}")
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
-    """Write JSON via a temporary file and ``os.replace`` (readers never see half a file)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
-    os.replace(tmp, path)
+    """Write JSON atomically (readers never see half a file)."""
+    atomic_write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def atomic_save(path: Path, save: Callable[[str], Any]) -> None:
+    """``save(tmp)`` (e.g. ``model.save``) to a temporary file, then move it to ``path``."""
+    with atomic_path(path) as tmp:
+        save(str(tmp))
 
 
 def _json_default(obj: Any) -> Any:
@@ -201,6 +254,30 @@ class RunDir:
     def tb(self) -> Path:
         return self.path / "tb"
 
+    # ---------------------------------------------------------------- writes
+    def write_config(self, text: str) -> None:
+        """Write ``config.yaml`` atomically."""
+        atomic_write_text(self.config, text)
+
+    def save_model(self, model: Any, best: bool = False) -> None:
+        """Save ``model.zip`` + ``vecnormalize.pkl`` (``best_*`` with ``best``) atomically."""
+        atomic_save(self.best_model if best else self.model, model.save)
+        vn = model.get_vec_normalize_env()
+        if vn is not None:
+            atomic_save(self.best_vecnormalize if best else self.vecnormalize, vn.save)
+
+    def remove_stale_tmp(self) -> list[Path]:
+        """Delete what a killed write left behind (``.tmp_*`` files and checkpoint folders)."""
+        found = [p for p in self.path.glob(f"{_TMP_PREFIX}*") if p.is_file()]
+        if self.checkpoints.is_dir():
+            found += list(self.checkpoints.glob(f"{_TMP_PREFIX}step_*"))
+        for p in found:
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+        return found
+
     # ---------------------------------------------------------------- metadata
     def read_json(self, name: str) -> dict[str, Any]:
         """Read a JSON file of the run (``{}`` if absent)."""
@@ -237,12 +314,15 @@ class RunDir:
     def commit_checkpoint(self, tmp: Path, steps: int, extra: dict[str, Any], keep: int) -> Path:
         """Write the manifest, rename ``tmp`` to ``step_<steps>`` and prune old checkpoints."""
         files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        for name in files:
+            _fsync(tmp / name)
         manifest = {"steps": steps, "time": utc_now(), "files": files, **extra}
         atomic_write_json(tmp / "manifest.json", manifest)
         final = self.checkpoints / f"step_{steps:09d}"
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
+        _fsync_dir(self.checkpoints)
         for old in self.list_checkpoints()[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
         return final

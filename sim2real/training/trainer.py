@@ -39,7 +39,13 @@ from sim2real.training.resume import (
     restore_adr_callback,
     saved_config,
 )
-from sim2real.training.run_dir import Checkpoint, RunDir, atomic_write_json, utc_now
+from sim2real.training.run_dir import (
+    Checkpoint,
+    RunDir,
+    atomic_save,
+    atomic_write_json,
+    utc_now,
+)
 from sim2real.training.vec_env import (
     FiniteCheck,
     load_vec_normalize,
@@ -180,6 +186,7 @@ def train(
         else:
             check_resumable(saved, config, run)
         ckpt = run.latest_checkpoint()
+        _check_budget(saved, config, ckpt, run)
     elif config is None:
         raise ConfigError("train() needs a config or a run directory to resume")
     elif out_dir is not None:
@@ -211,7 +218,8 @@ def train(
 
     if resume is None:
         run = RunDir.create(config.env, config.experiment, config.seed, out_dir, str(runs_root))
-    run.config.write_text(config.to_yaml())
+    run.remove_stale_tmp()
+    run.write_config(config.to_yaml())
     start_steps = int(model.num_timesteps)
     meta: dict[str, Any] = dict(
         kind=kind,
@@ -257,6 +265,7 @@ def train(
 
     t0 = time.perf_counter()
     status, error = "failed", None
+    stop = _StopSignals()
     try:
         remaining = config.total_timesteps - start_steps
         if remaining > 0:
@@ -288,7 +297,7 @@ def train(
         )
         raise PhysicsError(error) from None
     finally:
-        previous = _ignore_sigint()  # a second Ctrl-C must not cut the final save short
+        stop.hold()  # from the first signal on, further ones must not cut the final save short
         try:
             if progress is not None:
                 progress.close()
@@ -310,33 +319,73 @@ def train(
             run.write_meta(status=status, end_time=utc_now(), steps=int(model.num_timesteps))
             model.logger.close()
         finally:
-            _restore_sigint(previous)
+            stop.restore()
     return RunResult(run.path, config, model, summary, evals.history)
 
 
 def _finalize(run: RunDir, model: BaseAlgorithm, checkpointer: Checkpointer, status: str) -> dict:
     """Save the final model (a failed run's goes to ``failed_model.zip``) and a last checkpoint."""
     if status == "failed":
-        model.save(run.path / "failed_model.zip")
+        atomic_save(run.path / "failed_model.zip", model.save)
         return {"saved": ["failed_model.zip"]}
     if checkpointer.last_steps != model.num_timesteps:
         checkpointer.save(model, reason=status)
-    model.save(run.model)
-    vn = model.get_vec_normalize_env()
-    if vn is not None:
-        vn.save(str(run.vecnormalize))
+    run.save_model(model)
     return {}
 
 
-def _ignore_sigint() -> Any:
-    if threading.current_thread() is threading.main_thread():
-        return signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return None
+class _StopSignals:
+    """SIGINT/SIGTERM during training: the first raises ``KeyboardInterrupt``, later ones wait.
+
+    Installed in the main thread over handlers that raise ``KeyboardInterrupt`` (Python's
+    default for SIGINT; the CLI's for SIGTERM). After the first signal, or once :meth:`hold` is
+    called (the final save), signals are only counted, so a second SIGTERM a few ms after the
+    first cannot abort the save that the first one started. :meth:`restore` puts the previous
+    handlers back.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self.held = 0
+        self.previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                if signal.getsignal(sig) is signal.default_int_handler:
+                    self.previous[sig] = signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.stopping:
+            self.held += 1
+            return
+        self.stopping = True
+        raise KeyboardInterrupt
+
+    def hold(self) -> None:
+        """From now on only count signals (also those whose handler was not ours)."""
+        self.stopping = True
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                previous = signal.signal(sig, self._on_signal)
+                self.previous.setdefault(sig, previous)
+
+    def restore(self) -> None:
+        for sig, previous in self.previous.items():
+            signal.signal(sig, previous)
+        self.previous.clear()
 
 
-def _restore_sigint(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGINT, previous)
+def _check_budget(
+    saved: ExperimentConfig, config: ExperimentConfig, ckpt: Checkpoint, run: RunDir
+) -> None:
+    """A new ``total_timesteps`` at or below the checkpoint's steps would train nothing."""
+    if config.total_timesteps != saved.total_timesteps and config.total_timesteps <= ckpt.steps:
+        raise ConfigError(
+            f"--resume {run.path}: total_timesteps={config.total_timesteps} is not above the "
+            f"{ckpt.steps} steps the run has already done (its budget is "
+            f"{saved.total_timesteps}); give a larger total_timesteps to continue it"
+        )
 
 
 def _kept(run: RunDir, model: BaseAlgorithm) -> str:
