@@ -76,7 +76,7 @@ def run_ours(args: argparse.Namespace, out: Path, cpu: int | None = None) -> dic
         *[x for s in args.set for x in ("--set", s)],
     ]
     elapsed = _run_bounded(cmd, args.budget_s, cpu=cpu)
-    evals = json.loads((out / "evaluations.json").read_text())["source"]
+    evals = json.loads((out / "evaluations.json").read_text())["train_domain"]
     summary = json.loads((out / "summary.json").read_text())
     # wall_time_s counts from training start: add the start-up (imports, env/model build);
     # everything after training (final save, exit) is counted as start-up too (conservative)

@@ -50,7 +50,7 @@ class RunJob:
 
 @dataclass(frozen=True)
 class ZeroShotJob:
-    """Evaluate the source policy, unchanged, on the target domain."""
+    """Evaluate the source policy, unchanged, on the target domain (episode ``i``: seed ``seed + i``)."""
 
     source: str
     env: str
@@ -65,9 +65,12 @@ class ZeroShotJob:
 
 
 def _curve(evaluations: dict[str, Any], target: str) -> dict[str, list[float]]:
-    # the target arms train on the target domain, so its evaluation is the "source" (= training
-    # domain) entry; an explicit target/<name> entry wins if present
-    entry = evaluations.get(f"target/{target}") or evaluations["source"]
+    # the arms train on the target domain, so its evaluation is the training-domain entry; an
+    # explicit target/<name> entry wins if present (old runs: "source", read as train_domain)
+    from sim2real.evaluation.episodes import TRAIN_DOMAIN, upgrade_evaluations
+
+    evaluations = upgrade_evaluations(evaluations)
+    entry = evaluations.get(f"target/{target}") or evaluations[TRAIN_DOMAIN]
     return {
         "steps": [float(s) for s in entry["timesteps"]],
         "values": [float(v) for v in entry["mean"]],
@@ -158,32 +161,20 @@ def _transfer_callbacks(job: RunJob) -> list[Any]:
 
 
 def _zero_shot(job: ZeroShotJob) -> dict[str, Any]:
+    """``sim2real evaluate SOURCE -t ENV:TARGET -n EPISODES --seed SEED``, as a job."""
     _limit_threads()
-    from stable_baselines3.common.evaluation import evaluate_policy
+    from sim2real.evaluation import evaluate, load_agent
 
-    from sim2real.training import load_run
-
-    src = load_run(job.source, device="cpu")
-    venv = src.make_env(job.target, n_envs=1, seed=job.seed + 20_000)
-    try:
-        returns, lengths = evaluate_policy(
-            src.model,
-            venv,
-            n_eval_episodes=job.episodes,
-            deterministic=True,
-            return_episode_rewards=True,
-        )
-    finally:
-        venv.close()
-    import numpy as np
-
-    r = np.asarray(returns, dtype=float)
+    res = evaluate(
+        load_agent(job.source), job.env, job.target, episodes=job.episodes, seed=job.seed
+    )
     return {
-        "mean": float(r.mean()),
-        "std": float(r.std()),
+        "mean": res.mean,
+        "std": res.std,
         "episodes": job.episodes,
-        "returns": r.tolist(),
-        "lengths": [int(n) for n in np.asarray(lengths).reshape(-1)],
+        "seed": job.seed,
+        "returns": res.returns,
+        "lengths": res.lengths,
         "job": asdict(job),
     }
 

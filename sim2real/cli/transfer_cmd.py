@@ -40,7 +40,7 @@ def _print_result(result: Any, as_json: bool) -> None:
             f"  step {event['step']}: {event['event']} {', '.join(event['parts'])}".rstrip()
         )
     for key, ev in summary["final_eval"].items():
-        label = f"{result.config.domain} (trained on)" if key == "source" else key
+        label = f"{result.config.domain} (trained on)" if key == "train_domain" else key
         console.print(f"  eval {label}: {ev['mean']:.2f} ± {ev['std']:.2f}")
     console.print(f"results: {result.path}  (transfer log: {info_path.name})")
     console.print(f"  tensorboard --logdir {Path(result.path) / 'tb'}")

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 from sim2real.evaluation.agents import Agent, ArtifactAgent, SB3Agent, load_agent
 from sim2real.evaluation.deploy import SimulatedRobot, deploy
-from sim2real.evaluation.episodes import EvalResult, evaluate, run_episodes, summarize
+from sim2real.evaluation.episodes import (
+    TRAIN_DOMAIN,
+    EvalResult,
+    evaluate,
+    evaluate_env,
+    run_episodes,
+    summarize,
+    upgrade_evaluations,
+)
 from sim2real.evaluation.sweep import SweepAxis, parse_sweep, run_sweep, save_sweep
 from sim2real.evaluation.targets import DynamicsOverride, make_target_env, parse_target
 from sim2real.evaluation.video import record_video, write_video
 
 __all__ = [
+    "TRAIN_DOMAIN",
     "Agent",
     "ArtifactAgent",
     "DynamicsOverride",
@@ -25,6 +34,7 @@ __all__ = [
     "SweepAxis",
     "deploy",
     "evaluate",
+    "evaluate_env",
     "load_agent",
     "make_target_env",
     "parse_sweep",
@@ -34,5 +44,6 @@ __all__ = [
     "run_sweep",
     "save_sweep",
     "summarize",
+    "upgrade_evaluations",
     "write_video",
 ]

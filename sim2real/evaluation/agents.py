@@ -41,6 +41,7 @@ class SB3Agent:
     env: str | None
     run_path: Path | None = None
     kind: str = "sb3"
+    deterministic: bool = True
 
     @property
     def obs_shape(self) -> tuple[int, ...]:
@@ -53,9 +54,9 @@ class SB3Agent:
         return tuple(self.model.action_space.shape)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """Deterministic action."""
+        """Deterministic action (unless ``deterministic`` is off)."""
         x = self.vec_normalize.normalize_obs(obs) if self.vec_normalize is not None else obs
-        return self.model.predict(x, deterministic=True)[0]
+        return self.model.predict(x, deterministic=self.deterministic)[0]
 
     def reset(self) -> None:
         """Stateless."""
@@ -95,7 +96,7 @@ def is_artifact(path: Path) -> bool:
     return (folder / METADATA_FILE).is_file()
 
 
-def load_agent(policy: str | Path, *, backend: str = "numpy") -> Agent:
+def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu") -> Agent:
     """Load a run directory / ``.zip`` (via ``load_run``) or an exported artifact folder.
 
     Raises:
@@ -110,7 +111,7 @@ def load_agent(policy: str | Path, *, backend: str = "numpy") -> Agent:
         return ArtifactAgent(ctrl, folder.name, ctrl.metadata["source"].get("env"))
     from sim2real.training import load_run
 
-    run = load_run(path)
+    run = load_run(path, device=device)
     name = path.name if path.is_dir() else path.stem
     run_path = run.path if (run.path / "config.yaml").is_file() else None
     return SB3Agent(run.model, run.vec_normalize, name, run.env_name, run_path)

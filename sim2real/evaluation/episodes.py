@@ -1,4 +1,14 @@
-"""Run deterministic episodes of an agent on a target and summarize them (mean, std, 95% CI)."""
+"""The one evaluation loop: deterministic, seeded episodes of an agent on a target, summarized.
+
+Seeding rule (every caller: ``sim2real evaluate``, the benchmark's zero-shot evaluation and the
+training evaluation callback): episode ``i`` of an evaluation with base seed ``seed`` starts with
+``env.reset(seed=seed + i)`` on a :func:`make_target_env` env, and the agent acts
+deterministically. Same policy, target, episodes and seed give the same returns, bit for bit.
+
+In ``evaluations.json`` and TensorBoard (``eval/<key>/...``) the domain a run trains on has the
+key :data:`TRAIN_DOMAIN` (``train_domain``; ``source`` in runs written before); fixed targets
+are ``target/<name>``.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +22,28 @@ from sim2real.errors import SpaceMismatchError
 from sim2real.evaluation.agents import Agent
 from sim2real.evaluation.targets import make_target_env
 
-__all__ = ["EvalResult", "check_spaces", "evaluate", "run_episodes", "summarize"]
+__all__ = [
+    "TRAIN_DOMAIN",
+    "EvalResult",
+    "check_spaces",
+    "evaluate",
+    "evaluate_env",
+    "run_episodes",
+    "summarize",
+    "upgrade_evaluations",
+]
+
+TRAIN_DOMAIN = "train_domain"
+"""Key of the evaluation on the domain the run trains on (the target, in transfer runs)."""
+_OLD_TRAIN_DOMAIN = "source"
+
+
+def upgrade_evaluations(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``evaluations.json`` content with the pre-rename ``source`` key read as :data:`TRAIN_DOMAIN`."""
+    out = dict(data)
+    if _OLD_TRAIN_DOMAIN in out and TRAIN_DOMAIN not in out:
+        out[TRAIN_DOMAIN] = out.pop(_OLD_TRAIN_DOMAIN)
+    return out
 
 
 def check_spaces(agent: Agent, env: Any, env_name: str) -> None:
@@ -94,24 +125,21 @@ def run_episodes(
     return returns, lengths, successes if has_success else None
 
 
-def evaluate(
+def evaluate_env(
     agent: Agent,
+    gym_env: Any,
     env: str,
-    target: str = "nominal",
+    target: str,
     *,
-    episodes: int = 10,
-    seed: int = 0,
+    episodes: int,
+    seed: int,
     overrides: Mapping[str, Any] | None = None,
 ) -> EvalResult:
-    """Evaluate ``agent`` for ``episodes`` deterministic episodes on ``env:target``."""
+    """Evaluate ``agent`` on the ready env ``gym_env`` (made by :func:`make_target_env`)."""
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    gym_env = make_target_env(env, target, overrides=overrides)
-    try:
-        check_spaces(agent, gym_env, env)
-        returns, lengths, successes = run_episodes(agent, gym_env, episodes, seed)
-    finally:
-        gym_env.close()
+    check_spaces(agent, gym_env, env)
+    returns, lengths, successes = run_episodes(agent, gym_env, episodes, seed)
     mean, std, ci = summarize(returns, seed)
     return EvalResult(
         env=env,
@@ -126,3 +154,25 @@ def evaluate(
         success_rate=float(np.mean(successes)) if successes is not None else None,
         overrides=dict(overrides or {}),
     )
+
+
+def evaluate(
+    agent: Agent,
+    env: str,
+    target: str = "nominal",
+    *,
+    episodes: int = 10,
+    seed: int = 0,
+    overrides: Mapping[str, Any] | None = None,
+) -> EvalResult:
+    """Evaluate ``agent`` for ``episodes`` deterministic episodes (seeds ``seed + i``) on
+    ``env:target``."""
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    gym_env = make_target_env(env, target, overrides=overrides)
+    try:
+        return evaluate_env(
+            agent, gym_env, env, target, episodes=episodes, seed=seed, overrides=overrides
+        )
+    finally:
+        gym_env.close()

@@ -1,4 +1,4 @@
-"""Training callbacks: evaluation on source and targets, checkpoints, TensorBoard extras, progress.
+"""Training callbacks: evaluation on the training domain and targets, checkpoints, TensorBoard extras, progress.
 
 All of them are cheap per step (an integer comparison) so the framework adds no measurable
 overhead to SB3's own loop; the real work happens only every ``freq`` steps.
@@ -6,7 +6,6 @@ overhead to SB3's own loop; the real work happens only every ``freq`` steps.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,11 +26,11 @@ from rich.progress import (
 from rich.text import Text
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.logger import HParam
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
+from sim2real.evaluation.agents import SB3Agent
+from sim2real.evaluation.episodes import TRAIN_DOMAIN, evaluate_env
 from sim2real.training.run_dir import RunDir, atomic_write_json
 
 __all__ = [
@@ -95,38 +94,42 @@ class PeriodicCheckpointCallback(BaseCallback):
 
 
 class MultiDomainEvalCallback(BaseCallback):
-    """Deterministic evaluation on the source domain and each fixed target domain.
+    """Deterministic evaluation on the training domain and each fixed target domain.
 
-    Writes ``eval/<key>/{mean_reward,std_reward,mean_ep_length}`` to the SB3 logger (``key`` is
-    ``source`` or ``target/<name>``), appends to ``evaluations.json`` (``timesteps``,
-    ``wall_time_s`` since training started (continued across resume), ``mean``, ``std``,
-    ``returns``, ``lengths``) and keeps
-    ``best_model.zip`` (best source mean) with its observation statistics in
-    ``best_vecnormalize.pkl``. Eval envs share the training observation statistics
-    (copied before each evaluation) and never update them.
+    Every evaluation is :func:`sim2real.evaluation.evaluate_env` with base seed ``seed`` (episode
+    ``i`` resets with ``seed + i``), so ``sim2real evaluate RUN -t ENV:DOMAIN --seed SEED -n
+    EPISODES`` reproduces the final one. Writes ``eval/<key>/{mean_reward,std_reward,
+    mean_ep_length}`` to the SB3 logger (``key`` is ``train_domain``, the domain trained on, or
+    ``target/<name>``), appends to ``evaluations.json`` (``timesteps``, ``wall_time_s`` since
+    training started (continued across resume), ``mean``, ``std``, ``returns``, ``lengths``)
+    and keeps ``best_model.zip`` (best training-domain mean) with its observation statistics in
+    ``best_vecnormalize.pkl``. The policy sees observations normalized with the training
+    statistics, which evaluation never updates.
     """
 
     def __init__(
         self,
-        eval_envs: Mapping[str, VecEnv],
+        eval_envs: Mapping[str, tuple[str, str, Any]],
         run: RunDir,
         freq: int,
         episodes: int,
         *,
+        seed: int = 0,
         deterministic: bool = True,
         at_start: bool = True,
         history: dict[str, dict[str, list]] | None = None,
     ) -> None:
         super().__init__()
-        self.eval_envs = dict(eval_envs)
+        self.eval_envs = dict(eval_envs)  # key -> (env name, domain, gym env)
         self.run = run
         self.freq = freq
         self.episodes = episodes
+        self.seed = seed
         self.deterministic = deterministic
         self.at_start = at_start
         self.history: dict[str, dict[str, list]] = history or {}
-        source = self.history.get("source", {}).get("mean", [])
-        self.best_mean = max(source) if source else -np.inf
+        trained = self.history.get(TRAIN_DOMAIN, {}).get("mean", [])
+        self.best_mean = max(trained) if trained else -np.inf
         self.latest: dict[str, float] = {
             k: v["mean"][-1] for k, v in self.history.items() if v["mean"]
         }
@@ -135,7 +138,7 @@ class MultiDomainEvalCallback(BaseCallback):
         self._next = freq
 
     def _on_training_start(self) -> None:
-        times = self.history.get("source", {}).get("wall_time_s", [])
+        times = self.history.get(TRAIN_DOMAIN, {}).get("wall_time_s", [])
         self._clock0 = time.perf_counter() - (times[-1] if times else 0.0)
         if self.freq:
             self._next = (self.num_timesteps // self.freq + 1) * self.freq
@@ -149,53 +152,44 @@ class MultiDomainEvalCallback(BaseCallback):
         return True
 
     def _on_training_end(self) -> None:
-        done = self.history.get("source", {}).get("timesteps", [])
+        done = self.history.get(TRAIN_DOMAIN, {}).get("timesteps", [])
         if self.freq and (not done or done[-1] != self.num_timesteps):
             self.evaluate()
+
+    def _record(self, key: str, step: int, wall: float, returns: list, lengths: list) -> None:
+        rets, lens = np.asarray(returns, dtype=float), np.asarray(lengths, dtype=int)
+        mean, std = float(rets.mean()), float(rets.std())
+        entry = self.history.setdefault(
+            key,
+            {n: [] for n in ("timesteps", "wall_time_s", "mean", "std", "returns", "lengths")},
+        )
+        entry["timesteps"].append(step)
+        entry["wall_time_s"].append(wall)
+        entry["mean"].append(mean)
+        entry["std"].append(std)
+        entry["returns"].append(rets.tolist())
+        entry["lengths"].append(lens.tolist())
+        self.latest[key] = mean
+        self.logger.record(f"eval/{key}/mean_reward", mean)
+        self.logger.record(f"eval/{key}/std_reward", std)
+        self.logger.record(f"eval/{key}/mean_ep_length", float(lens.mean()))
 
     def evaluate(self) -> dict[str, float]:
         """Run the evaluation now; returns the mean return per domain key."""
         t0 = time.perf_counter()
         train_vn = self.model.get_vec_normalize_env()
+        agent = SB3Agent(
+            self.model, train_vn, "training", None, deterministic=self.deterministic
+        )
         step = int(self.num_timesteps)
-        for key, env in self.eval_envs.items():
-            if train_vn is not None and isinstance(env, VecNormalize):
-                env.obs_rms = copy.deepcopy(train_vn.obs_rms)
-            returns, lengths = evaluate_policy(
-                self.model,
-                env,
-                n_eval_episodes=self.episodes,
-                deterministic=self.deterministic,
-                return_episode_rewards=True,
-                warn=False,
+        for key, (env_name, domain, env) in self.eval_envs.items():
+            res = evaluate_env(
+                agent, env, env_name, domain, episodes=self.episodes, seed=self.seed
             )
-            rets = np.asarray(returns, dtype=float)
-            mean, std = float(rets.mean()), float(rets.std())
-            entry = self.history.setdefault(
-                key,
-                {
-                    "timesteps": [],
-                    "wall_time_s": [],
-                    "mean": [],
-                    "std": [],
-                    "returns": [],
-                    "lengths": [],
-                },
-            )
-            entry["timesteps"].append(step)
-            entry["wall_time_s"].append(round(t0 - self._clock0, 3))
-            entry["mean"].append(mean)
-            entry["std"].append(std)
-            entry["returns"].append(rets.tolist())
-            lens = np.asarray(lengths, dtype=int)
-            entry["lengths"].append(lens.tolist())
-            self.latest[key] = mean
-            self.logger.record(f"eval/{key}/mean_reward", mean)
-            self.logger.record(f"eval/{key}/std_reward", std)
-            self.logger.record(f"eval/{key}/mean_ep_length", float(lens.mean()))
+            self._record(key, step, round(t0 - self._clock0, 3), res.returns, res.lengths)
         atomic_write_json(self.run.evaluations, self.history)
-        if self.latest.get("source", -np.inf) > self.best_mean:
-            self.best_mean = self.latest["source"]
+        if self.latest.get(TRAIN_DOMAIN, -np.inf) > self.best_mean:
+            self.best_mean = self.latest[TRAIN_DOMAIN]
             self.run.save_model(self.model, best=True)  # with the statistics it was evaluated with
         self.logger.dump(step)
         self.eval_seconds += time.perf_counter() - t0

@@ -122,10 +122,13 @@ def load_run(path: str | Path, *, device: str = "cpu", best: bool = False) -> Lo
 
 
 def read_evaluations(run_dir: str | Path) -> dict[str, dict[str, list]]:
-    """All curves of ``evaluations.json`` (``{"source": {...}, "target/<name>": {...}}``)."""
+    """All curves of ``evaluations.json`` (``{"train_domain": {...}, "target/<name>": {...}}``;
+    an old run's ``source`` key is read as ``train_domain``)."""
+    from sim2real.evaluation.episodes import upgrade_evaluations
+
     path = Path(run_dir) / "evaluations.json"
     try:
-        return json.loads(path.read_text())
+        return upgrade_evaluations(json.loads(path.read_text()))
     except FileNotFoundError:
         raise ModelFileError(
             f"{path}: no evaluations (did the run evaluate? eval.freq > 0)"
@@ -134,13 +137,14 @@ def read_evaluations(run_dir: str | Path) -> dict[str, dict[str, list]]:
         raise ModelFileError(f"{path}: unreadable ({type(exc).__name__})") from None
 
 
-def read_eval_curve(run_dir: str | Path, domain: str = "source") -> dict[str, list]:
+def read_eval_curve(run_dir: str | Path, domain: str = "train_domain") -> dict[str, list]:
     """One eval curve: ``{"timesteps", "mean", "std", "returns", "lengths"}``.
 
-    ``domain`` is ``source``, a target name (``heavy``) or its key (``target/heavy``).
+    ``domain`` is ``train_domain`` (the domain trained on; ``source`` is its old name), a target
+    name (``heavy``) or its key (``target/heavy``).
     """
     data = read_evaluations(run_dir)
-    for key in (domain, f"target/{domain}"):
+    for key in (domain, f"target/{domain}", *(["train_domain"] if domain == "source" else [])):
         if key in data:
             return data[key]
     raise ModelFileError(

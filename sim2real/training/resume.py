@@ -75,7 +75,9 @@ def check_resumable(saved: ExperimentConfig, new: ExperimentConfig, run: RunDir)
 
 
 def eval_history(run: RunDir, upto: int) -> dict[str, dict[str, list]]:
-    data = run.read_json("evaluations.json")
+    from sim2real.evaluation.episodes import upgrade_evaluations
+
+    data = upgrade_evaluations(run.read_json("evaluations.json"))
     out: dict[str, dict[str, list]] = {}
     for key, entry in data.items():
         keep = [i for i, t in enumerate(entry.get("timesteps", [])) if t <= upto]

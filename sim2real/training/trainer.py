@@ -22,6 +22,8 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig
 from sim2real.errors import CheckpointError, ConfigError, PhysicsError, Sim2RealError
+from sim2real.evaluation.episodes import TRAIN_DOMAIN
+from sim2real.evaluation.targets import make_target_env
 from sim2real.training.algorithms import build_model, resolve_device, setup_torch
 from sim2real.training.callbacks import (
     Checkpointer,
@@ -57,7 +59,7 @@ from sim2real.training.vec_env import (
 __all__ = ["RESUMABLE_CHANGES", "RunResult", "TrainingInterrupted", "train"]
 
 
-METRIC_KEYS = ["eval/source/mean_reward", "rollout/ep_rew_mean"]
+METRIC_KEYS = [f"eval/{TRAIN_DOMAIN}/mean_reward", "rollout/ep_rew_mean"]
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -99,16 +101,13 @@ def _build_env(config: ExperimentConfig, ckpt: Checkpoint | None, adr: Any | Non
     return FiniteCheck(venv, config.env)
 
 
-def _eval_envs(config: ExperimentConfig) -> dict[str, VecEnv]:
-    envs: dict[str, VecEnv] = {}
-    domains = [("source", config.domain)] + [(f"target/{t}", t) for t in config.eval.targets]
-    for i, (key, domain) in enumerate(domains):
-        env = make_vec_env(config.env, domain, 1, config.seed + 10_000 + 1000 * i)
-        envs[key] = wrap_normalize(env, training=False) if config.normalize else env
-    return envs
+def _eval_envs(config: ExperimentConfig) -> dict[str, tuple[str, str, Any]]:
+    """``key -> (env, domain, gym env)`` for the training domain and each ``eval.targets``."""
+    domains = [(TRAIN_DOMAIN, config.domain)] + [(f"target/{t}", t) for t in config.eval.targets]
+    return {key: (config.env, d, make_target_env(config.env, d)) for key, d in domains}
 
 
-def _close(envs: Iterable[VecEnv]) -> None:
+def _close(envs: Iterable[Any]) -> None:
     for env in envs:
         try:
             env.close()
@@ -198,12 +197,12 @@ def train(
         raise ConfigError("adr / eval.targets need sim2real.randomization, which is not available")
 
     adr_cb = restore_adr_callback(config, ckpt)
-    envs: list[VecEnv] = []
+    envs: list[Any] = []
     try:
         venv = _build_env(config, ckpt, config.adr)
         envs.append(venv)
         eval_envs = _eval_envs(config)
-        envs.extend(eval_envs.values())
+        envs.extend(e for _, _, e in eval_envs.values())
         if ckpt is not None:
             model = load_checkpoint_model(config, ckpt, venv, device, model_builder)
         elif model_builder is not None:
@@ -245,6 +244,7 @@ def train(
         run,
         config.eval.freq,
         config.eval.episodes,
+        seed=config.seed,
         deterministic=config.eval.deterministic,
         at_start=config.eval.at_start,
         history=eval_history(run, start_steps) if ckpt is not None else None,

@@ -145,7 +145,7 @@ def run_transfer(
     log = next(cb for cb in callbacks if isinstance(cb, TransferLogCallback))
     if spec.early_stopping is not None:
         es = spec.early_stopping
-        key = "source" if es.domain is None else f"target/{es.domain}"
+        key = "train_domain" if es.domain is None else f"target/{es.domain}"
         stopper = EarlyStopper(es.patience, es.min_evals, es.reward_threshold)
         callbacks.append(StopOnEvalFile(None, exp.eval.freq, key, stopper, log))
     run_info = {
