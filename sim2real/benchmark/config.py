@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sim2real.config import format_validation_error, read_yaml_mapping
-from sim2real.errors import ConfigError
-from sim2real.resources import data_dir, find_data_file
+from sim2real.config import StrictModel, find_config_file, load_model
+from sim2real.resources import data_dir
+from sim2real.transfer.spec import TransferSpec
 
 __all__ = [
     "SCRATCH",
@@ -33,11 +33,7 @@ __all__ = [
 SCRATCH = "scratch"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SourceConfig(_Strict):
+class SourceConfig(StrictModel):
     """The pretrained source policy: an existing run, or a pretrain config (cached by hash)."""
 
     run: str | None = None
@@ -58,7 +54,7 @@ class SourceConfig(_Strict):
         return self
 
 
-class BenchEvalConfig(_Strict):
+class BenchEvalConfig(StrictModel):
     """The evaluation schedule shared by every arm."""
 
     every: int = Field(1000, ge=1)
@@ -69,7 +65,7 @@ class BenchEvalConfig(_Strict):
     """Episodes of the zero-shot evaluation of the source policy on the target."""
 
 
-class MetricsConfig(_Strict):
+class MetricsConfig(StrictModel):
     """How the metrics are computed (see :class:`sim2real.metrics.MetricOptions`)."""
 
     threshold: float | None = None
@@ -92,7 +88,7 @@ class MetricsConfig(_Strict):
     """Seed of the bootstrap resampling."""
 
 
-class BenchmarkConfig(_Strict):
+class BenchmarkConfig(StrictModel):
     """A transfer benchmark: scratch vs transfer arms on one target domain, over seeds."""
 
     benchmark: str = "benchmark"
@@ -167,10 +163,6 @@ class BenchmarkConfig(_Strict):
         for name, spec in v.items():
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"arm name {name!r}: use letters, digits, '_' and '-'")
-            try:
-                from sim2real.transfer import TransferSpec
-            except ImportError:  # pragma: no cover - transfer always ships
-                continue
             if (spec or {}).get("early_stopping") is not None:
                 raise ValueError(
                     f"arm {name!r}: early_stopping would end runs before the budget; a benchmark "
@@ -218,23 +210,9 @@ def load_benchmark_config(
     Raises:
         ConfigError: missing file, invalid YAML, unknown key or wrong type (one line).
     """
-    from sim2real.config import apply_overrides
-
-    path = find_data_file("configs", str(path_or_name))
-    if path is None:
-        known = sorted(
-            p.stem
-            for p in data_dir("configs").glob("*.yaml")
-            if "benchmark" in p.stem or p.stem == "quickstart"
-        )
-        raise ConfigError(
-            f"benchmark config {str(path_or_name)!r} not found: give a YAML path or one of {', '.join(known)}"
-        )
-    data = read_yaml_mapping(path)
-    apply_overrides(data, overrides)
-    try:
-        return BenchmarkConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(
-            format_validation_error(str(path), err, "see configs/benchmark_*.yaml")
-        ) from None
+    path = find_config_file(
+        path_or_name, "benchmark config", lambda stem: "benchmark" in stem or stem == "quickstart"
+    )
+    return load_model(
+        BenchmarkConfig, path, overrides, unknown_key_hint="see configs/benchmark_*.yaml"
+    )
