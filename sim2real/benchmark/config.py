@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim2real.config import StrictModel, find_config_file, load_model
 from sim2real.resources import data_dir
@@ -102,7 +102,7 @@ class BenchmarkConfig(StrictModel):
     train: dict[str, Any] = Field(default_factory=dict)
     """Experiment-config overrides for target training (all arms), applied on top of the
     source run's config (same algorithm, hyperparameters and network by default)."""
-    arms: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    arms: dict[str, TransferSpec] = Field(default_factory=dict)
     """Transfer arms: name -> transfer spec (``sim2real.transfer.TransferSpec`` fields)."""
     budget: int = Field(20_000, ge=1)
     """Target environment steps per run (every arm)."""
@@ -153,28 +153,34 @@ class BenchmarkConfig(StrictModel):
             raise ValueError(f"seeds must be distinct non-negative integers, got {v}")
         return v
 
-    @field_validator("arms")
+    @field_validator("arms", mode="before")
     @classmethod
-    def _check_arms(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _arm_names(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
         if SCRATCH in v:
             raise ValueError(f"'{SCRATCH}' is always run; do not list it under arms")
         if not v:
             raise ValueError("list at least one transfer arm (name: transfer spec)")
-        for name, spec in v.items():
-            if not name.replace("_", "").replace("-", "").isalnum():
+        for name in v:
+            if not str(name).replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"arm name {name!r}: use letters, digits, '_' and '-'")
-            if (spec or {}).get("early_stopping") is not None:
+        return {name: spec or {} for name, spec in v.items()}
+
+    @field_validator("arms")
+    @classmethod
+    def _same_budget(cls, v: dict[str, TransferSpec]) -> dict[str, TransferSpec]:
+        for name, spec in v.items():
+            if spec.early_stopping is not None:
                 raise ValueError(
                     f"arm {name!r}: early_stopping would end runs before the budget; a benchmark "
                     "compares identical budgets, so remove it"
                 )
-            try:
-                TransferSpec.model_validate(spec or {})
-            except ValidationError as err:
-                first = err.errors()[0]
-                loc = ".".join(str(p) for p in first["loc"])
-                raise ValueError(f"arm {name!r}: {loc}: {first['msg']}") from None
         return v
+
+    def arm_spec(self, arm: str) -> dict[str, Any]:
+        """The transfer spec of ``arm`` as written in the config (keys given, YAML names)."""
+        return self.arms[arm].model_dump(mode="json", by_alias=True, exclude_unset=True)
 
     @property
     def target_name(self) -> str:
@@ -191,8 +197,9 @@ class BenchmarkConfig(StrictModel):
         """Hash of everything that changes a single run's result (not seeds, workers, metrics)."""
         data = self.model_dump(
             mode="json",
-            exclude={"seeds", "workers", "backend", "ray_address", "metrics", "benchmark"},
+            exclude={"seeds", "workers", "backend", "ray_address", "metrics", "benchmark", "arms"},
         )
+        data["arms"] = {arm: self.arm_spec(arm) for arm in self.arms}
         return config_hash(data)
 
 
