@@ -11,7 +11,7 @@ __all__ = ["register"]
 
 
 def _summary_lines(result: Any) -> list[str]:
-    from sim2real.benchmark.report import format_estimate
+    from sim2real.benchmark.report import format_estimate, format_speedup
 
     m = result.report["metrics"]
     agg = m["options"]["aggregate"]
@@ -23,12 +23,9 @@ def _summary_lines(result: Any) -> list[str]:
         def f(key: str, c: dict = c) -> str:
             return format_estimate(c[key])
 
-        bound = {"exact": "", "infinite": " (inf: above the threshold from the start)"}.get(
-            c["speedup_bound"], f" ({c['speedup_bound']} bound)"
-        )
         neg = "  NEGATIVE TRANSFER" if c["negative_transfer"] else ""
         lines.append(
-            f"{name}: speedup {f('speedup')}{bound}, AUC ratio {f('auc_ratio')}, jumpstart {f('jumpstart')}, "
+            f"{name}: speedup {format_speedup(c)}, AUC ratio {f('auc_ratio')}, jumpstart {f('jumpstart')}, "
             f"asymptotic gap {f('asymptotic_gap')}, speedup incl. source {f('speedup_with_source')} ({agg}, CI){neg}"
         )
     return lines
