@@ -52,21 +52,10 @@ def benchmark(
     """Measure transfer vs training from scratch: arms x seeds, speedup and AUC with bootstrap CIs."""
     from sim2real.benchmark import load_benchmark_config, run_benchmark
     from sim2real.cli._output import console, err_console, print_json
-    from sim2real.errors import ConfigError
 
-    overrides = list(set_)
-    if seeds is not None:
-        if seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {seeds}")
-        overrides.append(f"seeds={seeds}")
-    if workers is not None:
-        if workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {workers}")
-        overrides.append(f"workers={workers}")
-    if backend is not None:
-        if backend not in ("local", "ray"):
-            raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
-        overrides.append(f"backend={backend}")
+    # the config model checks the values (seeds >= 1, workers >= 1, backend local|ray)
+    flags = {"seeds": seeds, "workers": workers, "backend": backend}
+    overrides = [*set_, *(f"{k}={v}" for k, v in flags.items() if v is not None)]
     cfg = load_benchmark_config(config, overrides)
     show = not (quiet or as_json)
 
