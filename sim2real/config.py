@@ -9,26 +9,34 @@ literals) and validates everything with pydantic; any problem becomes a one-line
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from sim2real.envs.registry import resolve_env
 from sim2real.errors import ConfigError
+from sim2real.randomization.adr import ADRConfig
 from sim2real.resources import data_dir, find_data_file
+from sim2real.strict import StrictModel
 
 __all__ = [
     "ACTIVATIONS",
     "EvalConfig",
     "ExperimentConfig",
     "PolicyConfig",
+    "StrictModel",
     "apply_overrides",
     "config_from_dict",
+    "find_config_file",
     "format_validation_error",
     "load_config",
+    "load_model",
     "parse_yaml",
+    "read_yaml_mapping",
+    "validate_model",
 ]
 
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "gelu", "silu")
@@ -69,11 +77,10 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return data
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+M = TypeVar("M", bound=StrictModel)
 
 
-class PolicyConfig(_Strict):
+class PolicyConfig(StrictModel):
     """Policy network: explicit feature layers, so transfer can name and copy them."""
 
     net_arch: list[int] | dict[str, list[int]] = Field(default_factory=lambda: [64, 64])
@@ -95,7 +102,7 @@ class PolicyConfig(_Strict):
         return v
 
 
-class EvalConfig(_Strict):
+class EvalConfig(StrictModel):
     """Periodic deterministic evaluation on the source domain and on fixed target domains."""
 
     freq: int = Field(default=10_000, ge=0)
@@ -111,7 +118,7 @@ class EvalConfig(_Strict):
     """Also evaluate before training (step 0), needed for jumpstart metrics."""
 
 
-class ExperimentConfig(_Strict):
+class ExperimentConfig(StrictModel):
     """One training experiment: env and domain, algorithm, network, budget, evaluation, seed."""
 
     experiment: str = "default"
@@ -121,7 +128,7 @@ class ExperimentConfig(_Strict):
     domain: str = "source"
     """Training domain: ``source`` (the env's randomization), ``nominal``, a target name, or
     ``path/to/file.yaml:NAME``."""
-    adr: Any | None = None
+    adr: ADRConfig | None = None
     """Automatic domain randomization settings (``sim2real.randomization.ADRConfig``) or null."""
     algo: Literal["ppo", "sac", "td3"] = "ppo"
     """SB3 algorithm."""
@@ -153,22 +160,9 @@ class ExperimentConfig(_Strict):
     torch_threads: int | None = Field(default=None, ge=1)
     """Torch intra-op threads; null picks 1 on machines with <= 4 cores (measured fastest)."""
 
-    @field_validator("adr", mode="before")
-    @classmethod
-    def _validate_adr(cls, v: Any) -> Any:
-        if v is None:
-            return None
-        try:
-            from sim2real.randomization import ADRConfig
-        except ImportError as exc:  # pragma: no cover - randomization always ships
-            raise ValueError("ADR needs sim2real.randomization, which is not available") from exc
-        return v if isinstance(v, ADRConfig) else ADRConfig.model_validate(v)
-
     @field_validator("env")
     @classmethod
     def _known_env(cls, v: str) -> str:
-        from sim2real.envs.registry import resolve_env
-
         try:
             resolve_env(v)
         except KeyError as exc:
@@ -177,10 +171,7 @@ class ExperimentConfig(_Strict):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (ADR settings included)."""
-        data = self.model_dump(mode="json")
-        if self.adr is not None and hasattr(self.adr, "model_dump"):
-            data["adr"] = self.adr.model_dump(mode="json")
-        return data
+        return self.model_dump(mode="json")
 
     def to_yaml(self) -> str:
         """The resolved config as YAML that :func:`load_config` reads back unchanged."""
@@ -242,12 +233,56 @@ def format_validation_error(
     return f"{where}: {loc}: {msg}{more}"
 
 
+def validate_model(
+    model: type[M],
+    data: Mapping[str, Any],
+    where: str,
+    unknown_key_hint: str = "see `sim2real pretrain --help`",
+) -> M:
+    """Validate ``data`` into ``model``; a problem is a one-line ConfigError naming the key."""
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(where, err, unknown_key_hint)) from None
+
+
 def config_from_dict(data: Mapping[str, Any], where: str = "<config>") -> ExperimentConfig:
     """Validate a plain mapping; raises :class:`ConfigError` naming ``where`` and the key."""
-    try:
-        return ExperimentConfig.model_validate(dict(data))
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(where, err)) from None
+    return validate_model(ExperimentConfig, data, where)
+
+
+def find_config_file(
+    path_or_name: str | Path,
+    what: str = "config",
+    listed: Callable[[str], bool] = lambda stem: True,
+) -> Path:
+    """A config file by path or by name in ``configs/``; if missing, a one-line ConfigError
+    listing the shipped names that ``listed`` accepts."""
+    path = find_data_file("configs", str(path_or_name))
+    if path is None:
+        known = sorted(p.stem for p in data_dir("configs").glob("*.yaml") if listed(p.stem))
+        raise ConfigError(
+            f"{what} {str(path_or_name)!r} not found: give a YAML path or one of {', '.join(known)}"
+        )
+    return path
+
+
+def load_model(
+    model: type[M],
+    path: Path,
+    overrides: Iterable[str] = (),
+    *,
+    unknown_key_hint: str = "see `sim2real pretrain --help`",
+    complete: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> M:
+    """The one config loader: read the YAML mapping at ``path``, apply ``--set`` overrides,
+    optionally ``complete`` the data (CLI flags, defaults from elsewhere), validate into
+    ``model``. Every problem is a one-line :class:`ConfigError` naming the file and the key."""
+    data = read_yaml_mapping(path)
+    apply_overrides(data, overrides)
+    if complete is not None:
+        data = complete(data)
+    return validate_model(model, data, str(path), unknown_key_hint)
 
 
 def load_config(path_or_name: str | Path, overrides: Iterable[str] = ()) -> ExperimentConfig:
@@ -256,12 +291,4 @@ def load_config(path_or_name: str | Path, overrides: Iterable[str] = ()) -> Expe
     Raises:
         ConfigError: missing file, invalid YAML, unknown key or wrong type (one line).
     """
-    path = find_data_file("configs", str(path_or_name))
-    if path is None:
-        known = sorted(p.stem for p in data_dir("configs").glob("*.yaml"))
-        raise ConfigError(
-            f"config {str(path_or_name)!r} not found: give a YAML path or one of {', '.join(known)}"
-        )
-    data = read_yaml_mapping(path)
-    apply_overrides(data, overrides)
-    return config_from_dict(data, str(path))
+    return load_model(ExperimentConfig, find_config_file(path_or_name), overrides)

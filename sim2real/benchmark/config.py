@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from sim2real.config import format_validation_error, read_yaml_mapping
-from sim2real.errors import ConfigError
-from sim2real.resources import data_dir, find_data_file
+from sim2real.config import StrictModel, find_config_file, load_model
+from sim2real.resources import data_dir
+from sim2real.transfer.spec import TransferSpec
 
 __all__ = [
     "SCRATCH",
@@ -33,11 +33,7 @@ __all__ = [
 SCRATCH = "scratch"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SourceConfig(_Strict):
+class SourceConfig(StrictModel):
     """The pretrained source policy: an existing run, or a pretrain config (cached by hash)."""
 
     run: str | None = None
@@ -58,7 +54,7 @@ class SourceConfig(_Strict):
         return self
 
 
-class BenchEvalConfig(_Strict):
+class BenchEvalConfig(StrictModel):
     """The evaluation schedule shared by every arm."""
 
     every: int = Field(1000, ge=1)
@@ -69,7 +65,7 @@ class BenchEvalConfig(_Strict):
     """Episodes of the zero-shot evaluation of the source policy on the target."""
 
 
-class MetricsConfig(_Strict):
+class MetricsConfig(StrictModel):
     """How the metrics are computed (see :class:`sim2real.metrics.MetricOptions`)."""
 
     threshold: float | None = None
@@ -92,7 +88,7 @@ class MetricsConfig(_Strict):
     """Seed of the bootstrap resampling."""
 
 
-class BenchmarkConfig(_Strict):
+class BenchmarkConfig(StrictModel):
     """A transfer benchmark: scratch vs transfer arms on one target domain, over seeds."""
 
     benchmark: str = "benchmark"
@@ -106,7 +102,7 @@ class BenchmarkConfig(_Strict):
     train: dict[str, Any] = Field(default_factory=dict)
     """Experiment-config overrides for target training (all arms), applied on top of the
     source run's config (same algorithm, hyperparameters and network by default)."""
-    arms: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    arms: dict[str, TransferSpec] = Field(default_factory=dict)
     """Transfer arms: name -> transfer spec (``sim2real.transfer.TransferSpec`` fields)."""
     budget: int = Field(20_000, ge=1)
     """Target environment steps per run (every arm)."""
@@ -157,32 +153,34 @@ class BenchmarkConfig(_Strict):
             raise ValueError(f"seeds must be distinct non-negative integers, got {v}")
         return v
 
-    @field_validator("arms")
+    @field_validator("arms", mode="before")
     @classmethod
-    def _check_arms(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _arm_names(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
         if SCRATCH in v:
             raise ValueError(f"'{SCRATCH}' is always run; do not list it under arms")
         if not v:
             raise ValueError("list at least one transfer arm (name: transfer spec)")
-        for name, spec in v.items():
-            if not name.replace("_", "").replace("-", "").isalnum():
+        for name in v:
+            if not str(name).replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"arm name {name!r}: use letters, digits, '_' and '-'")
-            try:
-                from sim2real.transfer import TransferSpec
-            except ImportError:  # pragma: no cover - transfer always ships
-                continue
-            if (spec or {}).get("early_stopping") is not None:
+        return {name: spec or {} for name, spec in v.items()}
+
+    @field_validator("arms")
+    @classmethod
+    def _same_budget(cls, v: dict[str, TransferSpec]) -> dict[str, TransferSpec]:
+        for name, spec in v.items():
+            if spec.early_stopping is not None:
                 raise ValueError(
                     f"arm {name!r}: early_stopping would end runs before the budget; a benchmark "
                     "compares identical budgets, so remove it"
                 )
-            try:
-                TransferSpec.model_validate(spec or {})
-            except ValidationError as err:
-                first = err.errors()[0]
-                loc = ".".join(str(p) for p in first["loc"])
-                raise ValueError(f"arm {name!r}: {loc}: {first['msg']}") from None
         return v
+
+    def arm_spec(self, arm: str) -> dict[str, Any]:
+        """The transfer spec of ``arm`` as written in the config (keys given, YAML names)."""
+        return self.arms[arm].model_dump(mode="json", by_alias=True, exclude_unset=True)
 
     @property
     def target_name(self) -> str:
@@ -199,8 +197,9 @@ class BenchmarkConfig(_Strict):
         """Hash of everything that changes a single run's result (not seeds, workers, metrics)."""
         data = self.model_dump(
             mode="json",
-            exclude={"seeds", "workers", "backend", "ray_address", "metrics", "benchmark"},
+            exclude={"seeds", "workers", "backend", "ray_address", "metrics", "benchmark", "arms"},
         )
+        data["arms"] = {arm: self.arm_spec(arm) for arm in self.arms}
         return config_hash(data)
 
 
@@ -218,23 +217,9 @@ def load_benchmark_config(
     Raises:
         ConfigError: missing file, invalid YAML, unknown key or wrong type (one line).
     """
-    from sim2real.config import apply_overrides
-
-    path = find_data_file("configs", str(path_or_name))
-    if path is None:
-        known = sorted(
-            p.stem
-            for p in data_dir("configs").glob("*.yaml")
-            if "benchmark" in p.stem or p.stem == "quickstart"
-        )
-        raise ConfigError(
-            f"benchmark config {str(path_or_name)!r} not found: give a YAML path or one of {', '.join(known)}"
-        )
-    data = read_yaml_mapping(path)
-    apply_overrides(data, overrides)
-    try:
-        return BenchmarkConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(
-            format_validation_error(str(path), err, "see configs/benchmark_*.yaml")
-        ) from None
+    path = find_config_file(
+        path_or_name, "benchmark config", lambda stem: "benchmark" in stem or stem == "quickstart"
+    )
+    return load_model(
+        BenchmarkConfig, path, overrides, unknown_key_hint="see configs/benchmark_*.yaml"
+    )

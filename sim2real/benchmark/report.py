@@ -20,6 +20,8 @@ __all__ = [
     "FIGURE_NAME",
     "Curves",
     "build_report",
+    "format_estimate",
+    "format_speedup",
     "plot_curves",
     "render_markdown",
     "write_report",
@@ -124,6 +126,15 @@ def format_estimate(est: Mapping[str, Any] | None) -> str:
 _fmt = format_estimate
 
 
+def format_speedup(comparison: Mapping[str, Any]) -> str:
+    """The speedup of one arm with what censoring makes of it (the one wording of the bound)."""
+    bound = comparison["speedup_bound"]
+    if bound == "infinite":
+        return "inf (above the threshold from the start)"
+    value = _fmt(comparison["speedup"])
+    return value if bound == "exact" else f"{value} ({bound} bound: censored runs)"
+
+
 def render_markdown(report: Mapping[str, Any], figure: str | None = FIGURE_NAME) -> str:
     """``report.md``: setup, per-arm table, comparison table, the figure, how to reproduce."""
     m = report["metrics"]
@@ -175,12 +186,9 @@ def render_markdown(report: Mapping[str, Any], figure: str | None = FIGURE_NAME)
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, c in m["comparisons"].items():
-        bound = {"exact": "", "infinite": "inf (above the threshold from the start)"}.get(
-            c["speedup_bound"], f" ({c['speedup_bound']} bound: censored runs)"
-        )
         lines.append(
             f"| {name} | {_fmt(c['jumpstart'])} | {_fmt(c['asymptotic_gap'])} | {_fmt(c['auc_ratio'])} "
-            f"| {'' if c['speedup_bound'] == 'infinite' else _fmt(c['speedup'])}{bound} | {_fmt(c['speedup_with_source'])} | {_fmt(c['auc_ratio_with_source'])} "
+            f"| {format_speedup(c)} | {_fmt(c['speedup_with_source'])} | {_fmt(c['auc_ratio_with_source'])} "
             f"| {'**yes**' if c['negative_transfer'] else 'no'} |"
         )
     lines += [

@@ -162,7 +162,7 @@ def plan_jobs(config: BenchmarkConfig, out: Path, source_run: Path) -> list[RunJ
                     config=data,
                     key=key,
                     source=None if arm == SCRATCH else str(source_run),
-                    spec=None if arm == SCRATCH else dict(config.arms[arm] or {}),
+                    spec=None if arm == SCRATCH else config.arm_spec(arm),
                 )
             )
     return jobs

@@ -11,7 +11,7 @@ __all__ = ["register"]
 
 
 def _summary_lines(result: Any) -> list[str]:
-    from sim2real.benchmark.report import format_estimate
+    from sim2real.benchmark.report import format_estimate, format_speedup
 
     m = result.report["metrics"]
     agg = m["options"]["aggregate"]
@@ -23,12 +23,9 @@ def _summary_lines(result: Any) -> list[str]:
         def f(key: str, c: dict = c) -> str:
             return format_estimate(c[key])
 
-        bound = {"exact": "", "infinite": " (inf: above the threshold from the start)"}.get(
-            c["speedup_bound"], f" ({c['speedup_bound']} bound)"
-        )
         neg = "  NEGATIVE TRANSFER" if c["negative_transfer"] else ""
         lines.append(
-            f"{name}: speedup {f('speedup')}{bound}, AUC ratio {f('auc_ratio')}, jumpstart {f('jumpstart')}, "
+            f"{name}: speedup {format_speedup(c)}, AUC ratio {f('auc_ratio')}, jumpstart {f('jumpstart')}, "
             f"asymptotic gap {f('asymptotic_gap')}, speedup incl. source {f('speedup_with_source')} ({agg}, CI){neg}"
         )
     return lines
@@ -55,21 +52,10 @@ def benchmark(
     """Measure transfer vs training from scratch: arms x seeds, speedup and AUC with bootstrap CIs."""
     from sim2real.benchmark import load_benchmark_config, run_benchmark
     from sim2real.cli._output import console, err_console, print_json
-    from sim2real.errors import ConfigError
 
-    overrides = list(set_)
-    if seeds is not None:
-        if seeds < 1:
-            raise ConfigError(f"--seeds must be >= 1, got {seeds}")
-        overrides.append(f"seeds={seeds}")
-    if workers is not None:
-        if workers < 1:
-            raise ConfigError(f"--workers must be >= 1, got {workers}")
-        overrides.append(f"workers={workers}")
-    if backend is not None:
-        if backend not in ("local", "ray"):
-            raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
-        overrides.append(f"backend={backend}")
+    # the config model checks the values (seeds >= 1, workers >= 1, backend local|ray)
+    flags = {"seeds": seeds, "workers": workers, "backend": backend}
+    overrides = [*set_, *(f"{k}={v}" for k, v in flags.items() if v is not None)]
     cfg = load_benchmark_config(config, overrides)
     show = not (quiet or as_json)
 

@@ -23,10 +23,11 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from sim2real.envs.parameters import ParameterSpec
 from sim2real.errors import CheckpointError, DomainError
+from sim2real.strict import StrictModel
 
 __all__ = ["ADRBinding", "ADRConfig", "ADRParameter", "ADRState"]
 
@@ -35,10 +36,8 @@ Boundary = Literal["low", "high"]
 MIN_WIDTH = 1e-6
 
 
-class ADRParameter(BaseModel):
+class ADRParameter(StrictModel):
     """Hard limits and step of one ADR-controlled parameter (``param`` or ``param/entity``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     low: float
     """Hard lower limit of the range (in ``mode`` units)."""
@@ -57,10 +56,8 @@ class ADRParameter(BaseModel):
         return self
 
 
-class ADRConfig(BaseModel):
+class ADRConfig(StrictModel):
     """Automatic domain randomization settings (a training option: ``adr:`` in a config)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     parameters: dict[str, ADRParameter] = Field(min_length=1)
     """ADR parameters by ``name`` (all entities) or ``name/entity``."""

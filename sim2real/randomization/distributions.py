@@ -14,7 +14,9 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from sim2real.strict import StrictModel
 
 __all__ = [
     "DIST_KEYS",
@@ -29,8 +31,8 @@ __all__ = [
 ]
 
 
-class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Dist(StrictModel):
+    model_config = ConfigDict(frozen=True)
 
     def sample(self, rng: np.random.Generator, size: int | None = None) -> Any:
         """One draw (``size=None``, a float) or ``size`` independent draws (an array)."""

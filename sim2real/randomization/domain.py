@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from sim2real.errors import DomainError
 from sim2real.randomization.distributions import DIST_KEYS, Constant, Distribution, dist_to_plain
+from sim2real.strict import StrictModel
 
 __all__ = [
     "ActionNoise",
@@ -67,8 +68,8 @@ def _dist_shorthand(value: Any) -> Any:
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(StrictModel):
+    model_config = ConfigDict(frozen=True)
 
 
 class ParameterTerm(_Strict):

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from sim2real.config import (
     ExperimentConfig,
     apply_overrides,
     config_from_dict,
-    format_validation_error,
-    read_yaml_mapping,
+    find_config_file,
+    load_model,
+    validate_model,
 )
 from sim2real.errors import CheckpointError, ConfigError
-from sim2real.resources import data_dir, find_data_file
 from sim2real.transfer.spec import TransferSpec
 
 __all__ = [
@@ -82,11 +82,7 @@ def source_env(source: str | Path) -> str | None:
     return None
 
 
-def _validate(data: dict[str, Any], where: str) -> TransferConfig:
-    try:
-        return TransferConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(where, err, "see docs of TransferSpec")) from None
+_HINT = "see docs of TransferSpec"
 
 
 def _complete(
@@ -128,16 +124,16 @@ def load_transfer_config(
     Raises:
         ConfigError: missing file, bad YAML, unknown key, invalid strategy combination (one line).
     """
-    path = find_data_file("configs", str(path_or_name))
-    if path is None:
-        known = sorted(p.stem for p in data_dir("configs").glob("transfer_*.yaml"))
-        raise ConfigError(
-            f"transfer config {str(path_or_name)!r} not found: give a YAML path or one of "
-            f"{', '.join(known)}"
-        )
-    data = read_yaml_mapping(path)
-    apply_overrides(data, overrides)
-    return _validate(_complete(data, source, target, str(path)), str(path))
+    path = find_config_file(
+        path_or_name, "transfer config", lambda stem: stem.startswith("transfer_")
+    )
+    return load_model(
+        TransferConfig,
+        path,
+        overrides,
+        unknown_key_hint=_HINT,
+        complete=lambda data: _complete(data, source, target, str(path)),
+    )
 
 
 def saved_transfer_config(run_dir: str | Path, overrides: Iterable[str] = ()) -> TransferConfig:
@@ -160,4 +156,4 @@ def saved_transfer_config(run_dir: str | Path, overrides: Iterable[str] = ()) ->
             f"{run}: config.yaml/transfer.json unreadable; the run is damaged"
         ) from None
     apply_overrides(data, overrides)
-    return _validate(data, str(cfg))
+    return validate_model(TransferConfig, data, str(cfg), _HINT)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from sim2real.strict import StrictModel
 
 __all__ = [
     "EarlyStoppingSpec",
@@ -26,11 +28,7 @@ Strategy = Literal["finetune", "freeze", "layerwise_lr", "gradual_unfreeze", "l2
 NormalizationMode = Literal["freeze", "update", "reestimate"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
-
-
-class UnfreezeStage(_Strict):
+class UnfreezeStage(StrictModel):
     """One gradual-unfreezing event."""
 
     at_step: int = Field(gt=0, description="Target environment step at which the parts unfreeze.")
@@ -41,7 +39,7 @@ class UnfreezeStage(_Strict):
     )
 
 
-class EarlyStoppingSpec(_Strict):
+class EarlyStoppingSpec(StrictModel):
     """Stop training on the target when its evaluation return stops improving or is good enough."""
 
     patience: int | None = Field(
@@ -58,7 +56,7 @@ class EarlyStoppingSpec(_Strict):
     )
 
 
-class OffPolicySpec(_Strict):
+class OffPolicySpec(StrictModel):
     """Options for SAC/TD3 transfers (ignored for PPO)."""
 
     fresh_replay_buffer: Literal[True] = Field(
@@ -87,7 +85,7 @@ class OffPolicySpec(_Strict):
     )
 
 
-class TransferSpec(_Strict):
+class TransferSpec(StrictModel):
     """What, how and when to transfer from a source policy to a new agent on the target."""
 
     copy_parts: list[str] = Field(
@@ -137,7 +135,7 @@ class TransferSpec(_Strict):
     )
     off_policy: OffPolicySpec = Field(default_factory=lambda: OffPolicySpec.model_validate({}))
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
 
     @model_validator(mode="after")
     def _check_combination(self) -> TransferSpec:

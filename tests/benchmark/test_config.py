@@ -33,7 +33,7 @@ def test_seed_count_and_overrides() -> None:
         ("seeds=0", "seeds"),
         ("arms.scratch={}", "always run"),
         ("arms.finetune.early_stopping={patience: 2}", "identical budgets"),
-        ("arms.finetune.strategy=[bogus]", "arm 'finetune'"),
+        ("arms.finetune.strategy=[bogus]", r"arms\.finetune\.strategy"),
         ("source.pretrain=cartpole_ppo", "exactly one"),
     ],
 )

@@ -134,5 +134,5 @@ def test_estimates_with_an_unbounded_ci_side_format_and_print(report: dict) -> N
     comp["speedup"] = {"value": 5.0, "lo": 2.0, "hi": None}
     comp["speedup_bound"] = "lower"
     lines = _summary_lines(SimpleNamespace(report=report))
-    assert any("speedup 5 [2, inf] (lower bound)" in line for line in lines)
+    assert any("speedup 5 [2, inf] (lower bound: censored runs)" in line for line in lines)
     assert "[2, inf]" in render_markdown(report)
