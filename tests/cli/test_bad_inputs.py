@@ -74,7 +74,13 @@ CORPUS: dict[str, list[str]] = {
     "ev_episodes_0": [*EV[:2], "--episodes", "0"],
     "ev_episodes_huge": [*EV[:2], "--episodes", "1000000000"],
     "ev_sweep_points_huge": [*EV, "--sweep", "mass_scale=0.5:2:1000000000"],
-    "ev_sweep_grid_huge": [*EV, "--sweep", "mass_scale=0.5:2:5000", "--sweep", "gravity=-12:-6:5000"],
+    "ev_sweep_grid_huge": [
+        *EV,
+        "--sweep",
+        "mass_scale=0.5:2:5000",
+        "--sweep",
+        "gravity=-12:-6:5000",
+    ],
     "ev_sweep_nan": [*EV, "--sweep", "mass_scale=nan:2:3"],
     "ev_sweep_unknown_param": [*EV, "--sweep", "nope=0:1:3"],
     "ev_sweep_out_file": [*EV, *SW, "--out", f"{F}/sub"],
@@ -152,7 +158,7 @@ def _cli(args: list[str]) -> tuple[int, str]:
             main(args)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException as exc:  # noqa: BLE001 - a traceback is the failure under test
+        except BaseException as exc:  # a traceback is the failure under test
             import traceback
 
             err.write("Traceback\n" + "".join(traceback.format_exception(exc)))
