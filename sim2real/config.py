@@ -8,6 +8,7 @@ literals) and validates everything with pydantic; any problem becomes a one-line
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -41,6 +42,13 @@ __all__ = [
 
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "gelu", "silu")
 
+MAX_TIMESTEPS = 10**10
+"""Largest ``total_timesteps`` (and checkpoint/eval frequency): years of compute on one machine."""
+MAX_ENVS = 1024
+"""Largest ``n_envs`` (one env instance each; more exhausts memory long before it helps)."""
+MAX_EPISODES = 100_000
+"""Largest ``eval.episodes``."""
+
 
 class _Loader(yaml.SafeLoader):
     """Safe YAML loader that also reads ``1e-3`` as a float (PyYAML follows YAML 1.1 there)."""
@@ -61,8 +69,14 @@ _Loader.add_implicit_resolver(
 
 
 def parse_yaml(text: str) -> Any:
-    """``yaml.safe_load`` with YAML 1.2 floats (``3e-4``); literal values only."""
-    return yaml.load(text, Loader=_Loader)
+    """``yaml.safe_load`` with YAML 1.2 floats (``3e-4``); literal values only.
+
+    Nesting too deep for the parser raises :class:`yaml.YAMLError` (not ``RecursionError``).
+    """
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except RecursionError:
+        raise yaml.YAMLError("nesting too deep; flatten the file") from None
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
@@ -105,11 +119,11 @@ class PolicyConfig(StrictModel):
 class EvalConfig(StrictModel):
     """Periodic deterministic evaluation on the source domain and on fixed target domains."""
 
-    freq: int = Field(default=10_000, ge=0)
+    freq: int = Field(default=10_000, ge=0, le=MAX_TIMESTEPS)
     """Evaluate every ``freq`` environment steps (summed over ``n_envs``) and at the end;
     0 disables evaluation (except ``at_start``)."""
-    episodes: int = Field(default=5, ge=1)
-    """Episodes per evaluation and per domain."""
+    episodes: int = Field(default=5, ge=1, le=MAX_EPISODES)
+    """Episodes per evaluation and per domain (at most ``MAX_EPISODES``)."""
     targets: list[str] = Field(default_factory=list)
     """Target domains (names from ``envs/<env>.yaml``) also evaluated each time."""
     deterministic: bool = True
@@ -137,21 +151,21 @@ class ExperimentConfig(StrictModel):
     rl-zoo3: ``learning_rate: lin_3e-4`` (linear schedule), ``noise_type``/``noise_std``."""
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     """Policy architecture."""
-    n_envs: int = Field(default=1, ge=1)
-    """Parallel training environments."""
+    n_envs: int = Field(default=1, ge=1, le=MAX_ENVS)
+    """Parallel training environments (at most ``MAX_ENVS``)."""
     vec_env: Literal["dummy", "subproc"] = "dummy"
     """Vectorization: in-process (fastest for cheap envs on few cores) or one process per env."""
     normalize: bool = False
     """Wrap training envs in SB3 ``VecNormalize`` (observation normalization)."""
     normalize_reward: bool = True
     """With ``normalize``: also normalize rewards during training (never during evaluation)."""
-    total_timesteps: int = Field(default=100_000, ge=1)
-    """Training budget in environment steps."""
+    total_timesteps: int = Field(default=100_000, ge=1, le=MAX_TIMESTEPS)
+    """Training budget in environment steps (at most ``MAX_TIMESTEPS``)."""
     eval: EvalConfig = Field(default_factory=EvalConfig)
     """Evaluation schedule."""
-    checkpoint_freq: int = Field(default=50_000, ge=0)
+    checkpoint_freq: int = Field(default=50_000, ge=0, le=MAX_TIMESTEPS)
     """Save a resumable checkpoint every this many environment steps; 0 only at the end."""
-    checkpoint_keep: int = Field(default=2, ge=1)
+    checkpoint_keep: int = Field(default=2, ge=1, le=1000)
     """How many most recent checkpoints to keep on disk."""
     seed: int = Field(default=0, ge=0)
     """Seed of model, envs and evaluation envs."""
@@ -159,6 +173,14 @@ class ExperimentConfig(StrictModel):
     """``auto``: CPU for PPO (MLP policies run faster there), CUDA if present for SAC/TD3."""
     torch_threads: int | None = Field(default=None, ge=1)
     """Torch intra-op threads; null picks 1 on machines with <= 4 cores (measured fastest)."""
+
+    @field_validator("hyperparams")
+    @classmethod
+    def _finite_hyperparams(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key, value in v.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{key}: {value} is not a finite number")
+        return v
 
     @field_validator("env")
     @classmethod

@@ -32,6 +32,13 @@ __all__ = [
 
 SCRATCH = "scratch"
 
+MAX_SEEDS = 1000
+"""Largest number of seeds of a benchmark."""
+MAX_WORKERS = 1024
+"""Largest number of parallel runs."""
+MAX_BUDGET = 10**10
+"""Largest target budget (environment steps per run)."""
+
 
 class SourceConfig(StrictModel):
     """The pretrained source policy: an existing run, or a pretrain config (cached by hash)."""
@@ -57,18 +64,18 @@ class SourceConfig(StrictModel):
 class BenchEvalConfig(StrictModel):
     """The evaluation schedule shared by every arm."""
 
-    every: int = Field(1000, ge=1)
+    every: int = Field(1000, ge=1, le=MAX_BUDGET)
     """Evaluate every this many target environment steps (and at step 0)."""
-    episodes: int = Field(5, ge=1)
+    episodes: int = Field(5, ge=1, le=100_000)
     """Deterministic episodes per evaluation."""
-    zero_shot_episodes: int = Field(10, ge=1)
+    zero_shot_episodes: int = Field(10, ge=1, le=100_000)
     """Episodes of the zero-shot evaluation of the source policy on the target."""
 
 
 class MetricsConfig(StrictModel):
     """How the metrics are computed (see :class:`sim2real.metrics.MetricOptions`)."""
 
-    threshold: float | None = None
+    threshold: float | None = Field(None, allow_inf_nan=False)
     """Absolute return threshold for time-to-threshold; null derives it from scratch."""
     threshold_fraction: float = Field(0.8, gt=0, le=1)
     """Fraction of scratch's final return (or of its gain, see ``threshold_reference``)."""
@@ -80,7 +87,7 @@ class MetricsConfig(StrictModel):
     """Measure AUCs above 0 or above scratch's initial return (for negative returns)."""
     aggregate: Literal["mean", "iqm", "median"] = "iqm"
     """Seed aggregate (rliable recommends the interquartile mean)."""
-    n_boot: int = Field(2000, ge=100)
+    n_boot: int = Field(2000, ge=100, le=1_000_000)
     """Bootstrap replicates."""
     confidence: float = Field(0.95, gt=0, lt=1)
     """Confidence level of the intervals."""
@@ -104,15 +111,15 @@ class BenchmarkConfig(StrictModel):
     source run's config (same algorithm, hyperparameters and network by default)."""
     arms: dict[str, TransferSpec] = Field(default_factory=dict)
     """Transfer arms: name -> transfer spec (``sim2real.transfer.TransferSpec`` fields)."""
-    budget: int = Field(20_000, ge=1)
-    """Target environment steps per run (every arm)."""
+    budget: int = Field(20_000, ge=1, le=MAX_BUDGET)
+    """Target environment steps per run (every arm; at most ``MAX_BUDGET``)."""
     eval: BenchEvalConfig = Field(default_factory=lambda: BenchEvalConfig.model_validate({}))
     """Evaluation schedule on the target."""
     seeds: list[int] = Field(default_factory=lambda: list(range(5)))
     """Seeds (each arm runs every seed); an integer N means ``0..N-1``."""
     metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig.model_validate({}))
     """Metric and statistics settings."""
-    workers: int | None = Field(None, ge=1)
+    workers: int | None = Field(None, ge=1, le=MAX_WORKERS)
     """Parallel runs (processes or Ray tasks); null: the number of CPU cores."""
     backend: Literal["local", "ray"] = "local"
     """``local`` process pool or ``ray`` tasks (``ray`` extra)."""
@@ -141,14 +148,16 @@ class BenchmarkConfig(StrictModel):
     @classmethod
     def _seed_count(cls, v: Any) -> Any:
         if isinstance(v, int) and not isinstance(v, bool):
-            if v < 1:
-                raise ValueError("seeds must be >= 1")
+            if not 1 <= v <= MAX_SEEDS:
+                raise ValueError(f"seeds must be from 1 to {MAX_SEEDS}")
             return list(range(v))
         return v
 
     @field_validator("seeds")
     @classmethod
     def _unique(cls, v: list[int]) -> list[int]:
+        if len(v) > MAX_SEEDS:
+            raise ValueError(f"at most {MAX_SEEDS} seeds")
         if not v or len(set(v)) != len(v) or min(v) < 0:
             raise ValueError(f"seeds must be distinct non-negative integers, got {v}")
         return v
@@ -181,6 +190,18 @@ class BenchmarkConfig(StrictModel):
     def arm_spec(self, arm: str) -> dict[str, Any]:
         """The transfer spec of ``arm`` as written in the config (keys given, YAML names)."""
         return self.arms[arm].model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    @model_validator(mode="after")
+    def _known_target(self) -> BenchmarkConfig:
+        """The target domain exists and is valid (found now, not after the source is built)."""
+        from sim2real.errors import Sim2RealError
+        from sim2real.randomization import load_domain
+
+        try:
+            load_domain(self.env, self.target)
+        except (Sim2RealError, KeyError) as exc:
+            raise ValueError(f"target: {exc}") from None
+        return self
 
     @property
     def target_name(self) -> str:

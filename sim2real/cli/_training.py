@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from sim2real.cli._output import err_console
 
-__all__ = ["run_interruptible"]
+__all__ = ["check_domain", "run_interruptible"]
 
 T = TypeVar("T")
 
@@ -30,3 +30,10 @@ def run_interruptible(command: str, run: Callable[[], T]) -> T:
             f"`sim2real {command} --resume {exc.path}`"
         )
         sys.exit(130)
+
+
+def check_domain(env: str, domain: str) -> None:
+    """Load the training domain once before any work (a bad domain file is a one-line error)."""
+    from sim2real.randomization import load_domain
+
+    load_domain(env, domain)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 
 import typer
+from typer import _click
+from typer.exceptions import Abort
 
 from sim2real.errors import Sim2RealError
 
@@ -38,16 +41,53 @@ for _module_name in COMMAND_MODULES:
     importlib.import_module(_module_name).register(app)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``sim2real`` console script."""
+def _usage_line(exc: _click.exceptions.ClickException) -> str:
+    """One line for a Click usage (or other Click) error, with a pointer to the command's ``--help``."""
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "sim2real"
+    message = " ".join(exc.format_message().split())
+    return f"error: {message} (see '{command} --help')"
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the app without Click's own error printing; returns the exit status."""
     try:
-        app(args=argv, standalone_mode=True)
-    except Sim2RealError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:  # `sim2real ... | head`
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+        code = app(args=argv, prog_name="sim2real", standalone_mode=False)
+    except _click.exceptions.NoArgsIsHelpError as exc:
+        typer.echo(exc.format_message())
+        return 2
+    except _click.exceptions.ClickException as exc:
+        typer.echo(_usage_line(exc), err=True)
+        return 2
+    except Abort:
+        raise KeyboardInterrupt from None
+    return code if isinstance(code, int) else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``sim2real`` console script.
+
+    Library warnings (SB3, Gymnasium) are held back until the command ends: printed after a
+    success, dropped when the command fails, so an error is always exactly one line.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            code = _run(argv)
+        except Sim2RealError as exc:
+            typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            sys.exit(130)
+        except BrokenPipeError:  # `sim2real ... | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                raise
+            code = 0
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if code:
+        sys.exit(code)

@@ -51,12 +51,27 @@ def benchmark(
 ) -> None:
     """Measure transfer vs training from scratch: arms x seeds, speedup and AUC with bootstrap CIs."""
     from sim2real.benchmark import load_benchmark_config, run_benchmark
+    from sim2real.benchmark.config import MAX_SEEDS, MAX_WORKERS
     from sim2real.cli._output import console, err_console, print_json
+    from sim2real.errors import ConfigError
 
-    # the config model checks the values (seeds >= 1, workers >= 1, backend local|ray)
-    flags = {"seeds": seeds, "workers": workers, "backend": backend}
-    overrides = [*set_, *(f"{k}={v}" for k, v in flags.items() if v is not None)]
+    overrides = list(set_)
+    if seeds is not None:
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise ConfigError(f"--seeds: expected 1 to {MAX_SEEDS}, got {seeds}")
+        overrides.append(f"seeds={seeds}")
+    if workers is not None:
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers: expected 1 to {MAX_WORKERS}, got {workers}")
+        overrides.append(f"workers={workers}")
+    if backend is not None:
+        if backend not in ("local", "ray"):
+            raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
+        overrides.append(f"backend={backend}")
     cfg = load_benchmark_config(config, overrides)
+    from sim2real.cli._checks import check_benchmark_out
+
+    check_benchmark_out(out, cfg.run_key())
     show = not (quiet or as_json)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn

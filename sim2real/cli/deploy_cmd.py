@@ -9,6 +9,32 @@ import typer
 __all__ = ["register"]
 
 
+def _check_timing(
+    artifact: Path, rate: float | None, seconds: float, max_delta: float | None
+) -> None:
+    """Finite positive ``--rate``/``--seconds``, a tick count that fits, ``--max-delta`` >= 0."""
+    import json
+    import math
+
+    from sim2real.cli._checks import MAX_DEPLOY_TICKS, check_finite
+    from sim2real.errors import Sim2RealError
+
+    check_finite("--rate", rate, positive=True)
+    check_finite("--seconds", seconds, positive=True)
+    check_finite("--max-delta", max_delta)
+    hz = rate
+    if hz is None:
+        try:
+            hz = float(json.loads((artifact / "metadata.json").read_text())["control_rate_hz"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # the artifact check in deploy() reports a missing or damaged policy
+    if math.isfinite(hz) and hz * seconds > MAX_DEPLOY_TICKS:
+        raise Sim2RealError(
+            f"--rate {hz:g} x --seconds {seconds:g} = {hz * seconds:.3g} ticks, more than the "
+            f"maximum {MAX_DEPLOY_TICKS}; give a shorter --seconds"
+        )
+
+
 def deploy(
     artifact: Path = typer.Argument(..., help="Exported policy folder (from `sim2real export`)."),
     target: str = typer.Option(
@@ -27,6 +53,7 @@ def deploy(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
 ) -> None:
     """Control the simulated robot in real time; report returns, act latency and deadline misses."""
+    from sim2real.cli._checks import check_seed
     from sim2real.cli._output import console, print_json
     from sim2real.errors import Sim2RealError
     from sim2real.evaluation import deploy as run_deploy
@@ -36,8 +63,8 @@ def deploy(
         raise Sim2RealError(f"--backend: expected numpy or onnxruntime, got {backend!r}")
     if on_nonfinite not in ("zeros", "hold_last"):
         raise Sim2RealError(f"--on-nonfinite: expected zeros or hold_last, got {on_nonfinite!r}")
-    if (rate is not None and rate <= 0) or seconds <= 0:
-        raise Sim2RealError("--rate and --seconds must be positive")
+    _check_timing(artifact, rate, seconds, max_delta)
+    check_seed(seed)
     env, which = parse_target(target, default_env="") if target else (None, "nominal")
     report = run_deploy(
         artifact,

@@ -15,6 +15,41 @@ def _default_out(agent: Any) -> Path:
     return Path(run_path) / "eval" if run_path is not None else Path("eval") / agent.name
 
 
+def _check_options(
+    episodes: int,
+    seed: int,
+    sweep: list[str],
+    video: Path | None,
+    video_episodes: int,
+    backend: str,
+) -> list[Any]:
+    """Everything checkable without loading the policy; returns the parsed sweep axes."""
+    from sim2real.cli._checks import check_count, check_seed
+    from sim2real.errors import Sim2RealError
+    from sim2real.evaluation import parse_sweep
+    from sim2real.evaluation.sweep import MAX_SWEEP_POINTS
+
+    check_count("--episodes", episodes)
+    check_seed(seed)
+    check_count("--video-episodes", video_episodes)
+    if backend not in ("numpy", "onnxruntime"):
+        raise Sim2RealError(f"--backend: expected numpy or onnxruntime, got {backend!r}")
+    axes = [parse_sweep(s) for s in sweep]
+    if len(axes) > 2:
+        raise Sim2RealError("give at most two --sweep options (a curve or a heatmap)")
+    points = 1
+    for axis in axes:
+        points *= len(axis.values)
+    if points > MAX_SWEEP_POINTS:
+        raise Sim2RealError(
+            f"--sweep: {points} grid points, more than the maximum {MAX_SWEEP_POINTS}; "
+            "use fewer points per axis"
+        )
+    if video is not None and video.suffix.lower() not in (".gif", ".mp4"):
+        raise Sim2RealError(f"--video {video}: must end in .gif or .mp4")
+    return axes
+
+
 def evaluate(
     policy: Path = typer.Argument(..., help="Run directory, SB3 .zip or exported policy folder."),
     target: str = typer.Option(
@@ -39,6 +74,7 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """Evaluate a policy on ENV:TARGET: mean, std, 95% CI, success rate; sweeps and videos."""
+    from sim2real.cli._checks import check_writable_dir, check_writable_file
     from sim2real.cli._output import console, print_json
     from sim2real.errors import Sim2RealError
     from sim2real.evaluation import (
@@ -46,24 +82,24 @@ def evaluate(
     )
     from sim2real.evaluation import (
         load_agent,
-        parse_sweep,
         parse_target,
         record_video,
         run_sweep,
         save_sweep,
     )
+    from sim2real.evaluation.sweep import check_sweep
 
-    if episodes < 1:
-        raise Sim2RealError("--episodes must be >= 1")
-    axes = [parse_sweep(s) for s in sweep]
-    if len(axes) > 2:
-        raise Sim2RealError("give at most two --sweep options (a curve or a heatmap)")
-    if video is not None and video.suffix.lower() not in (".gif", ".mp4"):
-        raise Sim2RealError(f"--video {video}: must end in .gif or .mp4")
+    axes = _check_options(episodes, seed, sweep, video, video_episodes, backend)
+    if axes:
+        check_writable_dir("--out", out)
+    check_writable_file("--video", video)
     agent = load_agent(policy, backend=backend)
     if target is None and agent.env is None:
         raise Sim2RealError(f"{policy}: the policy records no env; give --target ENV:TARGET")
     env, which = parse_target(target or "", default_env=agent.env)
+    if axes:
+        axes = check_sweep(env, which, axes)
+        check_writable_dir("--out", out or _default_out(agent))
     result: dict[str, Any] = {"policy": str(policy), "kind": agent.kind}
     result["evaluation"] = run_evaluate(agent, env, which, episodes=episodes, seed=seed).to_dict()
     if axes:

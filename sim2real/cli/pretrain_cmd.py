@@ -47,9 +47,12 @@ def pretrain(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Pretrain a policy (PPO/SAC/TD3) and write a run directory (model, checkpoints, TensorBoard)."""
+    from sim2real.cli._checks import check_seed, check_writable_dir
     from sim2real.config import load_config
     from sim2real.errors import ConfigError
 
+    check_seed(seed)
+    check_writable_dir("--out", out)
     overrides = list(set_)
     if seed is not None:
         overrides.append(f"seed={seed}")
@@ -72,8 +75,10 @@ def pretrain(
         cfg = load_config(cfg_path, overrides)
     else:
         cfg = load_config(config, overrides)
-    from sim2real.cli._training import run_interruptible
+    from sim2real.cli._training import check_domain, run_interruptible
     from sim2real.training import train
+
+    check_domain(cfg.env, cfg.domain)
 
     result = run_interruptible(
         "pretrain", lambda: train(cfg, out_dir=out, resume=resume, quiet=quiet or as_json)

@@ -65,9 +65,11 @@ def transfer_command(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Transfer named parts of a pretrained policy into a new agent and train it on a target."""
+    from sim2real.cli._checks import check_writable_dir
     from sim2real.errors import ConfigError
     from sim2real.transfer.config import load_transfer_config, saved_transfer_config
 
+    check_writable_dir("--out", out)
     if config is None and resume is None:
         raise ConfigError("give a CONFIG (e.g. transfer_finetune) with --from, or --resume RUN_DIR")
     if resume is not None and out is not None:
@@ -80,8 +82,10 @@ def transfer_command(
         cfg = saved_transfer_config(resume, set_)
     else:
         cfg = load_transfer_config(config, set_, source=source, target=target)
-    from sim2real.cli._training import run_interruptible
+    from sim2real.cli._training import check_domain, run_interruptible
     from sim2real.transfer.run import run_transfer
+
+    check_domain(cfg.env, cfg.domain)
 
     result = run_interruptible(
         "transfer",

@@ -19,7 +19,10 @@ from sim2real.evaluation.agents import Agent
 from sim2real.evaluation.episodes import check_spaces, run_episodes, summarize
 from sim2real.evaluation.targets import DynamicsOverride, make_target_env
 
-__all__ = ["SweepAxis", "parse_sweep", "run_sweep", "save_sweep"]
+__all__ = ["MAX_SWEEP_POINTS", "SweepAxis", "check_sweep", "parse_sweep", "run_sweep", "save_sweep"]
+
+MAX_SWEEP_POINTS = 10_000
+"""Largest number of points of one sweep axis, and of a whole (two-axis) grid."""
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,12 @@ def parse_sweep(text: str) -> SweepAxis:
         if not sep or len(parts) != 3 or not name.strip():
             raise ValueError
         lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
-        if n < 1 or not (np.isfinite(lo) and np.isfinite(hi)):
+        if not 1 <= n <= MAX_SWEEP_POINTS or not (np.isfinite(lo) and np.isfinite(hi)):
             raise ValueError
     except ValueError:
         raise ParameterError(
-            f"--sweep {text!r}: expected PARAM=lo:hi:n with n >= 1 (e.g. mass_scale=0.5:2:7, "
+            f"--sweep {text!r}: expected PARAM=lo:hi:n with finite lo, hi and 1 <= n <= "
+            f"{MAX_SWEEP_POINTS} (e.g. mass_scale=0.5:2:7, "
             "gravity.z=-12:-6:4)"
         ) from None
     param, _, entity = name.strip().partition(".")
@@ -82,6 +86,19 @@ def _check_axis(axis: SweepAxis, env: Any) -> SweepAxis:
     for v in values:
         spec.coerce(axis.override(v)[axis.param])  # ParameterError if outside the valid range
     return SweepAxis(axis.param, axis.entity, values)
+
+
+def check_sweep(env: str, target: str, axes: list[SweepAxis]) -> list[SweepAxis]:
+    """Check ``axes`` against ``env``'s parameters (before any episode runs); the checked axes.
+
+    Raises:
+        ParameterError: unknown parameter or entity, or a value outside the valid range.
+    """
+    sweep_env = make_target_env(env, target)
+    try:
+        return [_check_axis(a, sweep_env) for a in axes]
+    finally:
+        sweep_env.close()
 
 
 def run_sweep(

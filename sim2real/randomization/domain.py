@@ -23,6 +23,7 @@ Both raise :class:`~sim2real.errors.DomainError` with one line naming file, key 
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -304,6 +305,24 @@ _TAGS = frozenset(
 )
 
 
+def _nonfinite(data: Any, loc: str) -> str | None:
+    """Key path of the first NaN/inf number in parsed YAML, or None."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return loc or "<top>"
+    items = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else ()
+    )
+    for key, value in items:
+        found = _nonfinite(value, f"{loc}.{key}" if loc else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 def load_domain_file(path: str | Path) -> DomainFile:
     """Read and validate a domain file (structure only; see :func:`load_domain` for specs)."""
     path = Path(path)
@@ -313,6 +332,8 @@ def load_domain_file(path: str | Path) -> DomainFile:
         raise DomainError(f"{path}: cannot read domain file ({exc.strerror or exc})") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise DomainError(f"{path}: invalid YAML (nesting too deep)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -321,6 +342,9 @@ def load_domain_file(path: str | Path) -> DomainFile:
         data = {}
     if not isinstance(data, dict):
         raise DomainError(f"{path}: expected a mapping with 'source' and/or 'targets'")
+    bad = _nonfinite(data, "")
+    if bad is not None:
+        raise DomainError(f"{path}: {bad}: not a finite number; use a finite value")
     try:
         return DomainFile.model_validate(data)
     except ValidationError as exc:

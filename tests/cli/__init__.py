@@ -1,0 +1,1 @@
+"""Tests of the ``sim2real`` command line as a whole."""
