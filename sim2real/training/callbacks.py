@@ -178,14 +178,10 @@ class MultiDomainEvalCallback(BaseCallback):
         """Run the evaluation now; returns the mean return per domain key."""
         t0 = time.perf_counter()
         train_vn = self.model.get_vec_normalize_env()
-        agent = SB3Agent(
-            self.model, train_vn, "training", None, deterministic=self.deterministic
-        )
+        agent = SB3Agent(self.model, train_vn, "training", None, deterministic=self.deterministic)
         step = int(self.num_timesteps)
         for key, (env_name, domain, env) in self.eval_envs.items():
-            res = evaluate_env(
-                agent, env, env_name, domain, episodes=self.episodes, seed=self.seed
-            )
+            res = evaluate_env(agent, env, env_name, domain, episodes=self.episodes, seed=self.seed)
             self._record(key, step, round(t0 - self._clock0, 3), res.returns, res.lengths)
         atomic_write_json(self.run.evaluations, self.history)
         if self.latest.get(TRAIN_DOMAIN, -np.inf) > self.best_mean:
