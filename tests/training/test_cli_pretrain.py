@@ -58,8 +58,8 @@ def test_off_policy_run_writes_the_layout(algo: str, tmp_path: Path) -> None:
     ckpts = sorted((out / "checkpoints").iterdir())
     assert (ckpts[-1] / "replay_buffer.pkl").is_file()
     evals = json.loads((out / "evaluations.json").read_text())
-    assert evals["source"]["timesteps"] == [0, 100, 200]
-    assert all(len(r) == 2 for r in evals["source"]["returns"])
+    assert evals["train_domain"]["timesteps"] == [0, 100, 200]
+    assert all(len(r) == 2 for r in evals["train_domain"]["returns"])
 
 
 def test_ppo_run_records_meta_and_prints_location(ppo_run: Path) -> None:
@@ -68,7 +68,7 @@ def test_ppo_run_records_meta_and_prints_location(ppo_run: Path) -> None:
     assert "pretrain" in meta["command"] and meta["versions"]["stable-baselines3"]
     assert (ppo_run / "vecnormalize.pkl").is_file()
     summary = json.loads((ppo_run / "summary.json").read_text())
-    assert summary["steps"] == 256 and "source" in summary["final_eval"]
+    assert summary["steps"] == 256 and "train_domain" in summary["final_eval"]
 
 
 def test_resume_continues_steps_and_curve(ppo_run: Path, tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_resume_continues_steps_and_curve(ppo_run: Path, tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     assert str(run) in proc.stdout
     evals = json.loads((run / "evaluations.json").read_text())
-    steps = evals["source"]["timesteps"]
+    steps = evals["train_domain"]["timesteps"]
     assert steps[:3] == [0, 128, 256] and steps[-1] == 512 and steps == sorted(steps)
     meta = json.loads((run / "meta.json").read_text())
     assert meta["resumed_from_step"] == 256 and meta["steps"] == 512

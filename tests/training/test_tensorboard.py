@@ -20,15 +20,15 @@ def test_expected_tags_present(ppo_run: Path) -> None:
         "rollout/ep_rew_mean",
         "train/value_loss",
         "time/fps",
-        "eval/source/mean_reward",
-        "eval/source/std_reward",
-        "eval/source/mean_ep_length",
+        "eval/train_domain/mean_reward",
+        "eval/train_domain/std_reward",
+        "eval/train_domain/mean_ep_length",
         "eval/target/heavy_pole/mean_reward",
         "dr/mass_scale/pole",
         "dr/episodes",
     ):
         assert tag in scalars, f"{tag} missing from {sorted(scalars)}"
-    steps = [e.step for e in acc.Scalars("eval/source/mean_reward")]
+    steps = [e.step for e in acc.Scalars("eval/train_domain/mean_reward")]
     assert steps == [0, 128, 256]
     tensors = set(acc.Tags()["tensors"])
     assert "config/text_summary" in tensors
@@ -36,4 +36,4 @@ def test_expected_tags_present(ppo_run: Path) -> None:
     assert "| `policy.net_arch` | `[16]` |" in table
     plugins = acc.PluginTagToContent("hparams")
     assert "_hparams_/experiment" in plugins
-    assert b"eval/source/mean_reward" in plugins["_hparams_/experiment"]
+    assert b"eval/train_domain/mean_reward" in plugins["_hparams_/experiment"]
