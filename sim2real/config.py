@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim2real.envs.registry import resolve_env
 from sim2real.errors import ConfigError
@@ -48,6 +48,24 @@ MAX_ENVS = 1024
 """Largest ``n_envs`` (one env instance each; more exhausts memory long before it helps)."""
 MAX_EPISODES = 100_000
 """Largest ``eval.episodes``."""
+MAX_SEED = 2**32 - 1
+"""Largest seed (NumPy's legacy global seeding, which SB3 uses, takes 32-bit seeds)."""
+MAX_LAYER_WIDTH = 8192
+"""Largest hidden layer in ``policy.net_arch`` (8192 x 8192 weights are already 268 MB)."""
+MAX_LAYERS = 64
+"""Most hidden layers per network in ``policy.net_arch``."""
+MAX_THREADS = 1024
+"""Largest ``torch_threads``."""
+MAX_HYPERPARAM_SIZES = {
+    "n_steps": 1_000_000,
+    "batch_size": 1_000_000,
+    "n_epochs": 10_000,
+    "buffer_size": 10_000_000,
+    "gradient_steps": 1_000_000,
+}
+"""Largest value of the SB3 size hyperparameters (each allocates memory or loops)."""
+MAX_ROLLOUT = 10_000_000
+"""Largest PPO rollout buffer, ``n_steps x n_envs`` transitions."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -83,6 +101,8 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """A config file's top-level mapping (:func:`parse_yaml`); problems are one-line ConfigErrors."""
     try:
         data = parse_yaml(path.read_text()) or {}
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read YAML: not a UTF-8 text file") from None
     except (OSError, yaml.YAMLError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{path}: cannot read YAML: {reason}") from None
@@ -108,9 +128,11 @@ class PolicyConfig(StrictModel):
     @field_validator("net_arch")
     @classmethod
     def _positive(cls, v: list[int] | dict[str, list[int]]) -> list[int] | dict[str, list[int]]:
-        layers = [x for xs in v.values() for x in xs] if isinstance(v, dict) else v
-        if any(x <= 0 for x in layers):
-            raise ValueError("layer sizes must be positive integers")
+        nets = list(v.values()) if isinstance(v, dict) else [v]
+        if any(not 0 < x <= MAX_LAYER_WIDTH for xs in nets for x in xs):
+            raise ValueError(f"layer sizes must be positive integers, at most {MAX_LAYER_WIDTH}")
+        if any(len(xs) > MAX_LAYERS for xs in nets):
+            raise ValueError(f"at most {MAX_LAYERS} hidden layers per network")
         if isinstance(v, dict) and not set(v) <= {"pi", "vf", "qf"}:
             raise ValueError(f"keys must be among pi, vf, qf, got {sorted(v)}")
         return v
@@ -167,12 +189,13 @@ class ExperimentConfig(StrictModel):
     """Save a resumable checkpoint every this many environment steps; 0 only at the end."""
     checkpoint_keep: int = Field(default=2, ge=1, le=1000)
     """How many most recent checkpoints to keep on disk."""
-    seed: int = Field(default=0, ge=0)
-    """Seed of model, envs and evaluation envs."""
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
+    """Seed of model, envs and evaluation envs (0 to ``MAX_SEED``)."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """``auto``: CPU for PPO (MLP policies run faster there), CUDA if present for SAC/TD3."""
-    torch_threads: int | None = Field(default=None, ge=1)
-    """Torch intra-op threads; null picks 1 on machines with <= 4 cores (measured fastest)."""
+    torch_threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
+    """Torch intra-op threads (at most ``MAX_THREADS``); null picks 1 on machines with <= 4
+    cores (measured fastest)."""
 
     @field_validator("hyperparams")
     @classmethod
@@ -180,7 +203,26 @@ class ExperimentConfig(StrictModel):
         for key, value in v.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{key}: {value} is not a finite number")
+            high = MAX_HYPERPARAM_SIZES.get(key)
+            sb3_auto = key == "gradient_steps" and value == -1  # SB3: as many as env steps
+            if (
+                high is not None
+                and isinstance(value, int)
+                and not sb3_auto
+                and not 1 <= value <= high
+            ):
+                raise ValueError(f"{key}: expected an integer from 1 to {high}, got {value}")
         return v
+
+    @model_validator(mode="after")
+    def _rollout_fits(self) -> ExperimentConfig:
+        n_steps = self.hyperparams.get("n_steps")
+        if isinstance(n_steps, int) and n_steps * self.n_envs > MAX_ROLLOUT:
+            raise ValueError(
+                f"hyperparams.n_steps x n_envs = {n_steps * self.n_envs} transitions per rollout; "
+                f"at most {MAX_ROLLOUT}"
+            )
+        return self
 
     @field_validator("env")
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from sim2real.config import StrictModel, find_config_file, load_model
+from sim2real.config import MAX_SEED, StrictModel, find_config_file, load_model
 from sim2real.resources import data_dir
 from sim2real.transfer.spec import TransferSpec
 
@@ -91,7 +91,7 @@ class MetricsConfig(StrictModel):
     """Bootstrap replicates."""
     confidence: float = Field(0.95, gt=0, lt=1)
     """Confidence level of the intervals."""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     """Seed of the bootstrap resampling."""
 
 
@@ -158,8 +158,8 @@ class BenchmarkConfig(StrictModel):
     def _unique(cls, v: list[int]) -> list[int]:
         if len(v) > MAX_SEEDS:
             raise ValueError(f"at most {MAX_SEEDS} seeds")
-        if not v or len(set(v)) != len(v) or min(v) < 0:
-            raise ValueError(f"seeds must be distinct non-negative integers, got {v}")
+        if not v or len(set(v)) != len(v) or min(v) < 0 or max(v) > MAX_SEED:
+            raise ValueError(f"seeds must be distinct integers from 0 to {MAX_SEED}, got {v}")
         return v
 
     @field_validator("arms", mode="before")

@@ -168,6 +168,32 @@ def plan_jobs(config: BenchmarkConfig, out: Path, source_run: Path) -> list[RunJ
     return jobs
 
 
+def check_arms(config: BenchmarkConfig, source_run: Path) -> None:
+    """Build every transfer arm's agent once (first seed), so a bad part selector or strategy
+    is a one-line error before the output folder is claimed or any run starts.
+
+    Raises:
+        ConfigError, SpaceMismatchError, ModelFileError: as the arm's runs would.
+    """
+    from sim2real.config import config_from_dict
+    from sim2real.training import build_model, make_vec_env, wrap_normalize
+    from sim2real.transfer import transfer
+
+    for arm in config.arm_names:
+        if arm == SCRATCH:
+            continue
+        data = target_config(config, source_run, arm, config.seeds[0])
+        exp = config_from_dict(data, f"benchmark train config (arm {arm})")
+        venv: Any = make_vec_env(exp.env, exp.domain, 1, exp.seed)
+        try:
+            if exp.normalize:
+                venv = wrap_normalize(venv, training=True)
+            template = build_model(exp, venv, "cpu")
+            transfer(str(source_run), venv, config.arm_spec(arm), template=template, seed=exp.seed)
+        finally:
+            venv.close()
+
+
 def _claim_out_dir(config: BenchmarkConfig, out: Path, source_run: Path, source_steps: int) -> None:
     marker = out / "benchmark.json"
     key = config.run_key()
@@ -215,6 +241,7 @@ def run_benchmark(
     started, t0 = utc_now(), time.perf_counter()
     source_run, source_steps = resolve_source(config, quiet=quiet)
     notify("source", {"path": str(source_run), "steps": source_steps})
+    check_arms(config, source_run)
     _claim_out_dir(config, out, source_run, source_steps)
 
     jobs: list[RunJob | ZeroShotJob] = list(plan_jobs(config, out, source_run))

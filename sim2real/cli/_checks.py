@@ -43,9 +43,11 @@ def check_count(option: str, value: int, *, low: int = 1, high: int = MAX_COUNT)
 
 
 def check_seed(value: int | None) -> None:
-    """Seeds are non-negative (numpy and Gymnasium reject negative seeds)."""
-    if value is not None and value < 0:
-        raise Sim2RealError(f"--seed: expected an integer >= 0, got {value}")
+    """Seeds are from 0 to ``MAX_SEED`` (NumPy rejects negative and wider seeds)."""
+    from sim2real.config import MAX_SEED
+
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise Sim2RealError(f"--seed: expected an integer from 0 to {MAX_SEED}, got {value}")
 
 
 def _existing_parent(path: Path) -> Path:

@@ -41,10 +41,26 @@ for _module_name in COMMAND_MODULES:
     importlib.import_module(_module_name).register(app)
 
 
-def _usage_line(exc: _click.exceptions.ClickException) -> str:
-    """One line for a Click usage (or other Click) error, with a pointer to the command's ``--help``."""
+def _command_path(argv: list[str]) -> str:
+    """``sim2real`` and the (sub)commands that lead ``argv``, e.g. ``sim2real envs sample``."""
+    words, command = ["sim2real"], typer.main.get_command(app)
+    for arg in argv:
+        sub = getattr(command, "commands", {}).get(arg)
+        if sub is None:
+            break
+        words.append(arg)
+        command = sub
+    return " ".join(words)
+
+
+def _usage_line(exc: _click.exceptions.ClickException, argv: list[str]) -> str:
+    """One line for a Click usage (or other Click) error, with a pointer to the command's ``--help``.
+
+    Some parser errors (an option missing its value) carry no context: the command path then
+    comes from ``argv``.
+    """
     ctx = getattr(exc, "ctx", None)
-    command = ctx.command_path if ctx is not None else "sim2real"
+    command = ctx.command_path if ctx is not None else _command_path(argv)
     message = " ".join(exc.format_message().split())
     return f"error: {message} (see '{command} --help')"
 
@@ -57,7 +73,7 @@ def _run(argv: list[str] | None) -> int:
         typer.echo(exc.format_message())
         return 2
     except _click.exceptions.ClickException as exc:
-        typer.echo(_usage_line(exc), err=True)
+        typer.echo(_usage_line(exc, sys.argv[1:] if argv is None else argv), err=True)
         return 2
     except Abort:
         raise KeyboardInterrupt from None

@@ -88,6 +88,8 @@ def benchmark(
     task = bar.add_task("", total=None)
 
     def progress(event: str, data: dict[str, Any]) -> None:
+        if not show:
+            return
         if event == "source":
             bar.console.print(f"source: {data['path']} ({data['steps']} pretraining steps)")
         elif event == "planned":

@@ -10,6 +10,9 @@ from rich.table import Table
 
 from sim2real.cli._output import console, print_json
 
+MAX_SAMPLE_DRAWS = 10_000
+"""Largest ``envs sample -n`` (each draw is one env reset)."""
+
 __all__ = ["register"]
 
 envs_app = typer.Typer(
@@ -132,12 +135,17 @@ def sample_cmd(
         "source", "--domain", "-d", help="source, nominal, a target name, or FILE.yaml:NAME."
     ),
     seed: int = typer.Option(0, "--seed", "-s", help="Seed of the env's random stream."),
-    n: int = typer.Option(5, "-n", min=1, help="How many episodes' domains to draw."),
+    n: int = typer.Option(
+        5, "-n", min=1, help=f"How many episodes' domains to draw (at most {MAX_SAMPLE_DRAWS})."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """Print the dynamics of N consecutive episodes (parameter -> value), as training sees them."""
+    from sim2real.cli._checks import check_count, check_seed
     from sim2real.randomization.describe import flatten_sample, sample_domains
 
+    check_seed(seed)
+    check_count("-n", n, high=MAX_SAMPLE_DRAWS)
     samples = sample_domains(env, domain, seed, n)
     if json_out:
         print_json(samples)

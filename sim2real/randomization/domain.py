@@ -328,6 +328,8 @@ def load_domain_file(path: str | Path) -> DomainFile:
     path = Path(path)
     try:
         text = path.read_text()
+    except UnicodeDecodeError:
+        raise DomainError(f"{path}: cannot read domain file (not a UTF-8 text file)") from None
     except OSError as exc:
         raise DomainError(f"{path}: cannot read domain file ({exc.strerror or exc})") from None
     try:

@@ -43,6 +43,16 @@ class ZeroDot(np.ndarray):
         return 0.0
 
 
+class LyingMasked(np.ma.MaskedArray):
+    """A masked-array subclass whose ``filled`` ignores the mask and whose ``dot`` lies."""
+
+    def filled(self, fill_value: Any = None) -> Any:  # type: ignore[override]
+        return np.asarray(self.data)
+
+    def dot(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return 0.0
+
+
 def _masked(values: np.ndarray, mask: np.ndarray) -> np.ma.MaskedArray:
     return np.ma.masked_array(values, mask=mask)
 
@@ -128,10 +138,14 @@ def test_rate_limiter_cannot_hold_a_nonfinite_value() -> None:
 
 # ----------------------------------------------------------------------------------- fuzzing
 def _dtypes() -> st.SearchStrategy[Any]:
+    """Half the draws a valid dtype (float32/float64), half any other."""
+    valid = st.sampled_from([np.float32, np.float64])
+    return st.one_of(valid, _other_dtypes())
+
+
+def _other_dtypes() -> st.SearchStrategy[Any]:
     return st.sampled_from(
         [
-            np.float32,
-            np.float64,
             np.dtype(">f8"),
             np.float16,
             np.longdouble,
@@ -155,19 +169,32 @@ _FLOATS = st.one_of(
 )
 
 
+KINDS = (
+    "plain",
+    "plain",
+    "plain",
+    "masked",
+    "lying_masked",
+    "subclass",
+    "matrix",
+    "strided",
+    "readonly",
+    "list",
+    "other",
+)
+
+
 @st.composite
 def observations(draw: st.DrawFn, n: int) -> Any:
     """Anything a caller might pass as an observation."""
-    kind = draw(
-        st.sampled_from(
-            ["plain", "plain", "masked", "subclass", "matrix", "strided", "list", "other"]
-        )
-    )
+    kind = draw(st.sampled_from(KINDS))
     if kind == "other":
         return draw(
-            st.sampled_from([None, 1.0, "obs", b"\x00" * 40, {"x": 1}, (0.0,) * n, np.float64(1)])
+            st.sampled_from(
+                [None, 1.0, "obs", b"\x00" * 40, {"x": 1}, (0.0,) * n, np.float64(1), np.ma.masked]
+            )
         )
-    shape = draw(st.sampled_from([(n,), (n,), (n,), (n - 1,), (n + 1,), (1, n), (n, 1), (), (0,)]))
+    shape = draw(st.sampled_from([(n,)] * 6 + [(n - 1,), (n + 1,), (1, n), (n, 1), (), (0,)]))
     size = int(np.prod(shape))
     values = np.array(draw(st.lists(_FLOATS, min_size=size, max_size=size)), np.float64)
     values = values.reshape(shape)
@@ -176,11 +203,17 @@ def observations(draw: st.DrawFn, n: int) -> Any:
         arr = values.astype(dtype)
     if kind == "list":
         return arr.tolist()
-    if kind == "masked":
+    if kind in ("masked", "lying_masked"):
         mask = np.array(draw(st.lists(st.booleans(), min_size=size, max_size=size)), bool)
-        return _masked(arr, mask.reshape(shape))
+        if mask.any() and arr.dtype.kind == "f" and draw(st.booleans()):
+            arr.ravel()[np.flatnonzero(mask)[0]] = np.nan  # a NaN under the mask
+        masked = _masked(arr, mask.reshape(shape))
+        return masked.view(LyingMasked) if kind == "lying_masked" else masked
     if kind == "subclass":
         return arr.view(ZeroDot)
+    if kind == "readonly":
+        arr.flags.writeable = False
+        return arr
     if kind == "matrix" and arr.ndim <= 2:
         return np.asmatrix(arr)
     if kind == "strided" and arr.ndim == 1:
@@ -218,12 +251,117 @@ def test_fuzzed_inputs_give_a_safe_action_or_the_documented_error(
     check()
 
 
+def _values(obs: Any) -> np.ndarray:
+    """The numbers inside ``obs`` (masked entries included), as float64 where possible."""
+    data = obs.data if isinstance(obs, np.ma.MaskedArray) else obs
+    with np.errstate(all="ignore"):
+        return np.asarray(data).astype(np.float64, casting="unsafe").ravel()
+
+
+def _valid_dtype_and_shape(obs: Any, n: int = 5) -> bool:
+    return (
+        isinstance(obs, np.ndarray) and obs.dtype in (np.float32, np.float64) and obs.shape == (n,)
+    )
+
+
+#: every kind of input the issue names, and a predicate that recognizes a drawn example of it
+COVERAGE: dict[str, Any] = {
+    "masked array hiding a NaN": lambda o: (
+        isinstance(o, np.ma.MaskedArray)
+        and type(o) is np.ma.MaskedArray
+        and _valid_dtype_and_shape(o)
+        and bool(np.any(np.ma.getmaskarray(o) & np.isnan(o.data)))
+    ),
+    "masked array hiding a finite value": lambda o: (
+        type(o) is np.ma.MaskedArray
+        and _valid_dtype_and_shape(o)
+        and bool(np.any(np.ma.getmaskarray(o) & np.isfinite(o.data)))
+    ),
+    "masked subclass that lies": lambda o: (
+        isinstance(o, LyingMasked) and _valid_dtype_and_shape(o) and bool(np.isnan(o.data).any())
+    ),
+    "ndarray subclass with NaN": lambda o: (
+        isinstance(o, ZeroDot)
+        and _valid_dtype_and_shape(o)
+        and bool(np.isnan(o.view(np.ndarray)).any())
+    ),
+    "np.matrix": lambda o: isinstance(o, np.matrix),
+    "NaN in a valid array": lambda o: (
+        type(o) is np.ndarray and _valid_dtype_and_shape(o) and bool(np.isnan(o).any())
+    ),
+    "+inf in a valid array": lambda o: (
+        type(o) is np.ndarray and _valid_dtype_and_shape(o) and bool(np.isposinf(o).any())
+    ),
+    "-inf in a valid array": lambda o: (
+        type(o) is np.ndarray and _valid_dtype_and_shape(o) and bool(np.isneginf(o).any())
+    ),
+    "huge finite values in a valid array": lambda o: (
+        type(o) is np.ndarray
+        and _valid_dtype_and_shape(o)
+        and bool(np.isfinite(o).all())
+        and float(np.abs(o).max()) > 1e30
+    ),
+    "read-only valid array": lambda o: (
+        type(o) is np.ndarray and _valid_dtype_and_shape(o) and not o.flags.writeable
+    ),
+    "non-contiguous valid array": lambda o: (
+        type(o) is np.ndarray and _valid_dtype_and_shape(o) and not o.flags.c_contiguous
+    ),
+    "integer dtype": lambda o: isinstance(o, np.ndarray) and o.dtype.kind in "iu",
+    "bool dtype": lambda o: isinstance(o, np.ndarray) and o.dtype.kind == "b",
+    "complex dtype": lambda o: isinstance(o, np.ndarray) and o.dtype.kind == "c",
+    "float16 / longdouble": lambda o: (
+        isinstance(o, np.ndarray) and o.dtype in (np.float16, np.longdouble)
+    ),
+    "big-endian float64": lambda o: isinstance(o, np.ndarray) and o.dtype == np.dtype(">f8"),
+    "object / string dtype": lambda o: isinstance(o, np.ndarray) and o.dtype.kind in "OUS",
+    "too short": lambda o: isinstance(o, np.ndarray) and o.shape == (4,),
+    "too long": lambda o: isinstance(o, np.ndarray) and o.shape == (6,),
+    "2-d": lambda o: isinstance(o, np.ndarray) and o.ndim == 2,
+    "0-d": lambda o: isinstance(o, np.ndarray) and o.ndim == 0,
+    "empty": lambda o: isinstance(o, np.ndarray) and o.size == 0 and o.ndim == 1,
+    "list": lambda o: isinstance(o, list),
+    "tuple": lambda o: isinstance(o, tuple),
+    "None": lambda o: o is None,
+    "the masked constant": lambda o: o is np.ma.masked,
+}
+
+
+def test_the_fuzzer_draws_every_kind_of_input() -> None:
+    """The fuzz tests (both backends) only find what the strategy draws: 1000 derandomized
+    draws must include every kind the issue names."""
+    from hypothesis import Phase
+
+    seen: set[str] = set()
+
+    @settings(max_examples=1000, derandomize=True, database=None, phases=[Phase.generate])
+    @given(observations(5))
+    def draw(obs: Any) -> None:
+        seen.update(kind for kind, matches in COVERAGE.items() if matches(obs))
+
+    draw()
+    assert sorted(set(COVERAGE) - seen) == []
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("max_delta", [None, 0.1])
+def test_a_lying_masked_subclass_cannot_pass_a_nan(backend: str, max_delta: float | None) -> None:
+    """Its ``filled`` ignores the mask and its ``dot`` says 0: the NaN inside is still caught."""
+    ctrl = PolicyController.load(_policy("ppo_norm"), backend=backend, max_delta=max_delta)
+    values = np.array([0.1, np.nan, 1.0, 0.0, 0.0])
+    obs = _masked(values, [False, True, False, False, False]).view(LyingMasked)
+    np.testing.assert_array_equal(_check_action(ctrl, ctrl.act(obs)), ctrl.safe_action)
+    assert ctrl.nonfinite_count == 1
+    _check_action(ctrl, ctrl.act(np.zeros(5, np.float32)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("policy", ["ppo_norm", "td3_raw"])
 @pytest.mark.parametrize("config", ["rate_limited", "hold_last_rate_limited"])
 def test_fuzzed_sequences_with_rate_limit_recover_after_bad_observations(
-    backend: str, config: str
+    backend: str, policy: str, config: str
 ) -> None:
-    ctrl = PolicyController.load(_policy("td3_raw"), backend=backend, **CONFIGS[config])
+    ctrl = PolicyController.load(_policy(policy), backend=backend, **CONFIGS[config])
     n = ctrl.obs_shape[0]
     limit = float(CONFIGS[config]["max_delta"])  # type: ignore[arg-type]
     good = st.lists(st.floats(-5, 5), min_size=n, max_size=n).map(lambda v: np.array(v, np.float32))
