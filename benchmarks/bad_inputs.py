@@ -10,9 +10,9 @@ this checkout; the code under test is ``--code`` (another checkout, e.g. an olde
     python benchmarks/bad_inputs.py [--code PATH] [--out benchmarks/results/bad_inputs.md]
                                     [--only NAME ...] [--timeout 120]
 
-The guarded folder (a tiny run and its exported policy) is made by the code under test. As
-root, the inputs writing under a read-only (0555) folder run as ``nobody``, since root may
-write there.
+The guarded folder (a tiny run and its exported policy) is made by the code under test. Its
+read-only folder is mode 0555 and, as root (who writes in a 0555 folder), immutable
+(``chattr +i``).
 """
 
 from __future__ import annotations
@@ -32,12 +32,12 @@ sys.path.insert(0, str(REPO))
 
 from tests.cli.corpus import (  # noqa: E402  (the corpus of this checkout)
     CORPUS,
-    NEEDS_UNPRIVILEGED,
     USAGE,
     build_guarded,
-    drop_privileges_if_root,
     fill,
+    lock,
     snapshot,
+    unlock,
 )
 
 COMMANDS = ("pretrain", "transfer", "benchmark", "evaluate", "export", "deploy", "inspect", "envs")
@@ -61,7 +61,7 @@ def _env(code: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(code), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
 
 
-def _cli(code: Path, args: list[str], cwd: Path, timeout: float, unprivileged: bool = False):
+def _cli(code: Path, args: list[str], cwd: Path, timeout: float):
     return subprocess.run(
         [sys.executable, "-m", "sim2real", *args],
         capture_output=True,
@@ -69,7 +69,6 @@ def _cli(code: Path, args: list[str], cwd: Path, timeout: float, unprivileged: b
         env=_env(code),
         cwd=cwd,
         timeout=timeout,
-        preexec_fn=drop_privileges_if_root if unprivileged else None,
     )
 
 
@@ -87,7 +86,7 @@ def run_one(name: str, code: Path, base: Path, timeout: float) -> Outcome:
     before = snapshot(base)
     t0 = time.perf_counter()
     try:
-        proc = _cli(code, args, base / "cwd", timeout, name in NEEDS_UNPRIVILEGED)
+        proc = _cli(code, args, base / "cwd", timeout)
         status: int | str = proc.returncode
         err = proc.stderr
     except subprocess.TimeoutExpired as exc:
@@ -113,10 +112,10 @@ def run_one(name: str, code: Path, base: Path, timeout: float) -> Outcome:
 
 def _restore(base: Path, pristine: Path) -> None:
     """Put the guarded folder back as it was (after an input that changed it)."""
-    (base / "readonly").chmod(0o755)
+    unlock(base / "readonly")
     shutil.rmtree(base)
     shutil.copytree(pristine, base, symlinks=True)
-    (base / "readonly").chmod(0o555)
+    lock(base / "readonly")
 
 
 def _cell(text: str, width: int = 150) -> str:
@@ -165,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
     code = ns.code.resolve()
     names = ns.only or list(CORPUS)
     with tempfile.TemporaryDirectory(prefix="sim2real-bad-inputs-") as tmp:
-        Path(tmp).chmod(0o755)
         base, pristine = Path(tmp) / "guarded", Path(tmp) / "pristine"
         base.mkdir()
 
@@ -176,17 +174,19 @@ def main(argv: list[str] | None = None) -> int:
 
         build_guarded(base, setup)
         shutil.copytree(base, pristine, symlinks=True)
+        if not lock(base / "readonly"):
+            raise SystemExit("cannot make a read-only folder here (root without chattr +i)")
         outcomes = []
-        for i, name in enumerate(names, 1):
-            o = run_one(name, code, base, ns.timeout)
-            outcomes.append(o)
-            mark = "ok  " if o.passed else "FAIL"
-            print(
-                f"[{i}/{len(names)}] {mark} {name} ({o.code}, {o.seconds:.1f}s) {o.first_line[:100]}"
-            )
-            if not o.unchanged:
-                _restore(base, pristine)
-        (base / "readonly").chmod(0o755)
+        try:
+            for i, name in enumerate(names, 1):
+                o = run_one(name, code, base, ns.timeout)
+                outcomes.append(o)
+                mark = "ok  " if o.passed else "FAIL"
+                print(f"[{i}/{len(names)}] {mark} {name} ({o.code}, {o.seconds:.1f}s)", flush=True)
+                if not o.unchanged:
+                    _restore(base, pristine)
+        finally:
+            unlock(base / "readonly")
     command = "python benchmarks/bad_inputs.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sim2real.cli._output import err_console
 
@@ -32,8 +32,18 @@ def run_interruptible(command: str, run: Callable[[], T]) -> T:
         sys.exit(130)
 
 
-def check_domain(env: str, domain: str) -> None:
-    """Load the training domain once before any work (a bad domain file is a one-line error)."""
+def check_domain(env: str, domain: str, adr: Any | None = None) -> None:
+    """Load the training domain (and bind the ADR settings to the env's parameters) once
+    before any work: a bad domain file or ADR key is a one-line error, not one raised at the
+    first reset, after the run directory was made."""
+    from sim2real.envs import make_env
     from sim2real.randomization import load_domain
+    from sim2real.randomization.adr import ADRBinding
 
     load_domain(env, domain)
+    if adr is not None:
+        probe = make_env(env)
+        try:
+            ADRBinding(adr, probe.get_wrapper_attr("dynamics_specs")())
+        finally:
+            probe.close()

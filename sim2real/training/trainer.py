@@ -379,13 +379,19 @@ class _StopSignals:
 def _check_budget(
     saved: ExperimentConfig, config: ExperimentConfig, ckpt: Checkpoint, run: RunDir
 ) -> None:
-    """A new ``total_timesteps`` at or below the checkpoint's steps would train nothing."""
-    if config.total_timesteps != saved.total_timesteps and config.total_timesteps <= ckpt.steps:
+    """A ``total_timesteps`` at or below the checkpoint's steps would train nothing."""
+    if config.total_timesteps > ckpt.steps:
+        return
+    if config.total_timesteps == saved.total_timesteps:
         raise ConfigError(
-            f"--resume {run.path}: total_timesteps={config.total_timesteps} is not above the "
-            f"{ckpt.steps} steps the run has already done (its budget is "
-            f"{saved.total_timesteps}); give a larger total_timesteps to continue it"
+            f"--resume {run.path}: nothing to resume, the run has done all {ckpt.steps} steps "
+            "of its budget; give a larger total_timesteps (--set total_timesteps=N) to continue it"
         )
+    raise ConfigError(
+        f"--resume {run.path}: total_timesteps={config.total_timesteps} is not above the "
+        f"{ckpt.steps} steps the run has already done (its budget is "
+        f"{saved.total_timesteps}); give a larger total_timesteps to continue it"
+    )
 
 
 def _kept(run: RunDir, model: BaseAlgorithm) -> str:

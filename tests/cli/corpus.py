@@ -8,23 +8,27 @@ with no file or folder added. Placeholders in the arguments are filled by :func:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 __all__ = [
     "CORPUS",
-    "NEEDS_UNPRIVILEGED",
+    "READ_ONLY_INPUTS",
     "USAGE",
     "build_guarded",
     "fill",
+    "lock",
     "snapshot",
+    "unlock",
 ]
 
 R, P, F, B = "{run}", "{pol}", "{file}", "{base}"
-RO = "{base}/readonly"  # a read-only folder (mode 0555; root writes anyway, see NEEDS_UNPRIVILEGED)
+RO = "{base}/readonly"  # a read-only folder (mode 0555, and immutable for root: see lock)
 PRE = ["pretrain", "smoke", "--quiet"]
 TR = ["transfer", "transfer_finetune", "--from", R, "--quiet"]
 BEN = ["benchmark", "quickstart", "--quiet"]
@@ -178,7 +182,8 @@ CHECKS: dict[str, list[str]] = {
     "pre_resume_not_a_run": ["pretrain", "--resume", B],
     "pre_resume_budget_done": ["pretrain", "--resume", R, "--set", "total_timesteps=32"],
     "pre_resume_other_env": ["pretrain", "--resume", R, "--set", "env=hopper"],
-    "pre_resume_and_config": ["pretrain", "smoke", "--resume", R],
+    "pre_resume_finished_same_budget": ["pretrain", "smoke", "--resume", R],
+    "pre_resume_finished": ["pretrain", "--resume", R],
     # transfer
     "tr_missing_cfg": ["transfer", "no_such_config", "--from", R],
     "tr_from_missing": ["transfer", "transfer_finetune", "--from", f"{B}/no_such_run"],
@@ -199,6 +204,13 @@ CHECKS: dict[str, list[str]] = {
     ],
     "tr_lr_nan": [*TR, "--set", "hyperparams.learning_rate=.nan"],
     "tr_deep_set": [*TR, "--set", f"transfer.copy={DEEP_LIST}"],
+    "tr_sb3_warning_then_bad_part": [
+        *TR,
+        "--set",
+        "hyperparams.batch_size=48",  # SB3 warns while building the agent, then the error
+        "--set",
+        "transfer.copy=[no_such_part]",
+    ],
     "tr_out_under_file": [*TR, "--out", f"{F}/sub"],
     "tr_out_proc": [*TR, "--out", "/proc/x"],
     "tr_out_readonly": [*TR, "--out", f"{RO}/run"],
@@ -239,6 +251,8 @@ CHECKS: dict[str, list[str]] = {
     "ben_workers_huge": [*BEN, "--workers", "1000000"],
     "ben_eval_every_zero": [*BEN, "--set", "eval.every=0"],
     "ben_eval_episodes_huge": [*BEN, "--set", "eval.episodes=1000000000"],
+    "ben_zero_shot_episodes_huge": [*BEN, "--set", "eval.zero_shot_episodes=1000000000"],
+    "ben_train_override_huge": [*BEN, "--set", "train={n_envs: 100000}"],
     "ben_threshold_nan": [*BEN, "--set", "metrics.threshold=.nan"],
     "ben_threshold_inf": [*BEN, "--set", "metrics.threshold=.inf"],
     "ben_confidence_one": [*BEN, "--set", "metrics.confidence=1.5"],
@@ -340,12 +354,11 @@ CHECKS: dict[str, list[str]] = {
 
 CORPUS: dict[str, list[str]] = {**USAGE, **CHECKS}
 
-#: Inputs whose path is read-only only for an unprivileged user (root writes in a 0555 folder).
-NEEDS_UNPRIVILEGED = frozenset(name for name, args in CORPUS.items() if any(RO in a for a in args))
+#: Inputs writing under the read-only folder (see :func:`lock`).
+READ_ONLY_INPUTS = frozenset(name for name, args in CORPUS.items() if any(RO in a for a in args))
 
 NAN_DOMAIN = "source:\n  parameters:\n    mass_scale: {dist: uniform, low: .nan, high: 1.2}\n"
 DEEP_MAP = "a: " * 2000 + "1\n"
-UNPRIVILEGED_UID = 65534  # nobody
 
 
 def fill(args: list[str], base: Path) -> list[str]:
@@ -361,7 +374,8 @@ def fill(args: list[str], base: Path) -> list[str]:
 
 def build_guarded(base: Path, cli: Callable[[list[str]], None]) -> None:
     """Fill ``base`` with a tiny run and its exported policy (made by ``cli(args)``, so by the
-    code under test) and the bad files the corpus refers to; readable by every user."""
+    code under test) and the bad files the corpus refers to; ``base/readonly`` is left
+    writable (:func:`lock` it)."""
     cli(["pretrain", "smoke", "--out", str(base / "run"), "--quiet", "--set", "eval.freq=0"])
     cli(["export", str(base / "run"), "--out", str(base / "pol"), "--samples", "8"])
     cli(["export", str(base / "run"), "--out", str(base / "tampered"), "--samples", "8"])
@@ -401,9 +415,6 @@ def build_guarded(base: Path, cli: Callable[[list[str]], None]) -> None:
     (base / "bare.zip").write_bytes((base / "run" / "model.zip").read_bytes())
     (base / "readonly").mkdir()
     (base / "cwd").mkdir()  # the working directory of every input (default outputs land here)
-    for path in [base, *base.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    (base / "readonly").chmod(0o555)
 
 
 def snapshot(base: Path) -> dict[str, str]:
@@ -416,8 +427,21 @@ def snapshot(base: Path) -> dict[str, str]:
     }
 
 
-def drop_privileges_if_root() -> None:
-    """``preexec_fn`` for the read-only inputs: run as ``nobody`` when started as root."""
+def lock(folder: Path) -> bool:
+    """Make ``folder`` read-only: mode 0555, and for root (who writes there anyway) the
+    immutable attribute (``chattr +i``). False if that is not possible here."""
+    folder.chmod(0o555)
+    if os.geteuid() != 0:
+        return True
+    try:
+        return subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def unlock(folder: Path) -> None:
+    """Undo :func:`lock`."""
     if os.geteuid() == 0:
-        os.setgid(UNPRIVILEGED_UID)
-        os.setuid(UNPRIVILEGED_UID)
+        with contextlib.suppress(OSError):
+            subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+    folder.chmod(0o755)

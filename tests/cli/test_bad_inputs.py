@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,12 +16,13 @@ import pytest
 
 from tests.cli.corpus import (
     CORPUS,
-    NEEDS_UNPRIVILEGED,
-    UNPRIVILEGED_UID,
+    READ_ONLY_INPUTS,
     USAGE,
     build_guarded,
     fill,
+    lock,
     snapshot,
+    unlock,
 )
 
 
@@ -51,37 +50,25 @@ def _must_succeed(args: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def base() -> Iterator[Path]:
-    """The guarded folder, world-readable (the read-only inputs run as an unprivileged user)."""
-    with tempfile.TemporaryDirectory(prefix="sim2real-guarded-") as tmp:
-        root = Path(tmp) / "guarded"
-        root.mkdir()
-        Path(tmp).chmod(0o755)
-        build_guarded(root, _must_succeed)
-        yield root
-        (root / "readonly").chmod(0o755)
-
-
-@contextlib.contextmanager
-def _unprivileged(needed: bool) -> Iterator[None]:
-    """Run as ``nobody`` (effective uid only) when root: a 0555 folder is writable for root."""
-    if not needed or os.geteuid() != 0:
-        yield
-        return
-    os.seteuid(UNPRIVILEGED_UID)
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, bool]]:
+    """The guarded folder, and whether its read-only subfolder could be locked."""
+    root = tmp_path_factory.mktemp("guarded")
+    build_guarded(root, _must_succeed)
     try:
-        yield
+        yield root, lock(root / "readonly")
     finally:
-        os.seteuid(0)
+        unlock(root / "readonly")
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
-def test_bad_input(name: str, base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input(name: str, guarded: tuple[Path, bool], monkeypatch: pytest.MonkeyPatch) -> None:
+    base, read_only = guarded
+    if name in READ_ONLY_INPUTS and not read_only:
+        pytest.skip("no read-only folder here: running as root without chattr +i")
     monkeypatch.chdir(base / "cwd")  # default output folders would show in the snapshot
     args = fill(CORPUS[name], base)
     before = snapshot(base)
-    with _unprivileged(name in NEEDS_UNPRIVILEGED):
-        code, err = _cli(args)
+    code, err = _cli(args)
     lines = err.strip().splitlines()
     assert "Traceback" not in err, err[-2000:]
     assert code == 2, err
