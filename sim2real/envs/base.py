@@ -315,25 +315,38 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
             ValueError: ``state`` has the wrong length for this env.
         """
         state = np.asarray(state, dtype=np.float64)
-        expected = len(self.get_sim_state())
+        expected = getattr(self, "_state_size", None)
+        if expected is None:
+            expected = self._state_size = len(self.get_sim_state())
         if state.shape != (expected,):
             raise ValueError(
                 f"{type(self).__name__}: a sim state has {expected} values, got shape "
                 f"{state.shape}; record it with the same env"
             )
-        p, values = self._p, state.tolist()
+        cid, values = self._client_id, state.tolist()
         self._elapsed_steps, self._act_head = int(values[0]), int(values[1])
         i = 2 + self._act_buf.size
         self._act_buf[:] = state[2:i].reshape(self._act_buf.shape)
         for body, joints in self._state_layout():
             v = values[i : i + 13]
-            p.resetBasePositionAndOrientation(body, v[0:3], v[3:7])
-            p.resetBaseVelocity(body, v[7:10], v[10:13])
+            pybullet.resetBasePositionAndOrientation(body, v[0:3], v[3:7], physicsClientId=cid)
+            pybullet.resetBaseVelocity(body, v[7:10], v[10:13], physicsClientId=cid)
             i += 13
-            for j in joints:
-                p.resetJointState(body, j, values[i], values[i + 1])
-                i += 2
+            if joints:
+                n = 2 * len(joints)
+                qs = [[q] for q in values[i : i + n : 2]]
+                qds = [[qd] for qd in values[i + 1 : i + n : 2]]
+                pybullet.resetJointStatesMultiDof(body, joints, qs, qds, physicsClientId=cid)
+                i += n
         self._set_task_state(state[i:])
+
+    def state_from_observation(self, obs: np.ndarray) -> np.ndarray:
+        """A simulator state whose observation is ``obs`` (for recordings without states).
+
+        Raises:
+            NotImplementedError: the observation does not determine the state for this env.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot build a state from an observation")
 
     def set_action_history(self, actions: np.ndarray) -> None:
         """Fill the latency buffer with past actions (oldest first, the last one most recent),
@@ -342,8 +355,8 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         past = past[-MAX_LATENCY:]
         self._act_buf.fill(0.0)
         self._act_head = 0
-        for k, action in enumerate(past[::-1]):  # slot head - k holds the action k steps ago
-            self._act_buf[(-k) % (MAX_LATENCY + 1)] = action
+        if len(past):  # slot -k (mod the buffer length) holds the action k steps ago
+            self._act_buf[-np.arange(len(past)) % (MAX_LATENCY + 1)] = past[::-1]
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(
