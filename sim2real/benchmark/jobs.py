@@ -112,35 +112,18 @@ def _run(job: RunJob) -> dict[str, Any]:
         return done
     _limit_threads()
     from sim2real.config import config_from_dict
-    from sim2real.training import build_model, resolve_device, train
+    from sim2real.training import train
 
     run = Path(job.run_dir)
     if run.exists():  # an interrupted run: start it again so results match a clean run
         shutil.rmtree(run)
     run.parent.mkdir(parents=True, exist_ok=True)
     config = config_from_dict(job.config, f"benchmark run {job.name}")
-    builder = None
-    if job.source is not None:
-        from sim2real.transfer import transfer
-
-        device = resolve_device(config.device, config.algo)
-
-        def builder(venv: Any) -> Any:
-            template = build_model(config, venv, device)
-            return transfer(job.source, venv, job.spec, template=template, seed=config.seed)
-
-    t0 = time.perf_counter()
-    result = train(
-        config,
-        out_dir=run,
-        model_builder=builder,
-        extra_callbacks=_transfer_callbacks(job),
-        run_info={
-            "benchmark": {"key": job.key, "arm": job.arm, "seed": job.seed, "spec": job.spec}
-        },
-        quiet=True,
-        kind="benchmark",
+    builder = _builder(job).labelled(
+        "benchmark", benchmark={"key": job.key, "arm": job.arm, "seed": job.seed, "spec": job.spec}
     )
+    t0 = time.perf_counter()
+    result = train(config, out_dir=run, builder=builder, quiet=True)
     return {
         "arm": job.arm,
         "seed": job.seed,
@@ -151,13 +134,19 @@ def _run(job: RunJob) -> dict[str, Any]:
     }
 
 
-def _transfer_callbacks(job: RunJob) -> list[Any]:
-    """The transfer strategy's callbacks (transfer log, gradual unfreezing) for transfer arms."""
-    if job.source is None:
-        return []
-    from sim2real.transfer import transfer_callbacks
+def _builder(job: RunJob) -> Any:
+    """Scratch: the config's own model; a transfer arm: the source's parts moved into it."""
+    from sim2real.training import PRETRAIN, RunBuilder, build_model
 
-    return list(transfer_callbacks(in_run_dir=True))
+    if job.source is None:
+        return PRETRAIN
+    from sim2real.transfer import transfer, transfer_callbacks
+
+    def make_model(prepared: Any, venv: Any) -> Any:
+        template = build_model(prepared.config, venv, prepared.device)
+        return transfer(job.source, venv, job.spec, template=template, seed=prepared.config.seed)
+
+    return RunBuilder(model=make_model, callbacks=lambda run: transfer_callbacks(in_run_dir=True))
 
 
 def _zero_shot(job: ZeroShotJob) -> dict[str, Any]:

@@ -23,26 +23,17 @@ from stable_baselines3.common.vec_env import (
     VecNormalize,
 )
 
-from sim2real.errors import DomainError, ModelFileError, PhysicsError
+from sim2real.errors import ModelFileError, PhysicsError
+from sim2real.randomization import DomainRandomizationWrapper, load_domain
 
 __all__ = [
     "FiniteCheck",
     "load_vec_normalize",
     "make_env_fn",
     "make_vec_env",
-    "randomization_available",
     "resolve_domain",
     "wrap_normalize",
 ]
-
-
-def randomization_available() -> bool:
-    """Whether ``sim2real.randomization`` (domains, wrapper) is importable."""
-    try:
-        from sim2real.randomization import DomainRandomizationWrapper, load_domain  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def resolve_domain(env: str, which: str | Any | None) -> Any | None:
@@ -51,13 +42,6 @@ def resolve_domain(env: str, which: str | Any | None) -> Any | None:
         return None
     if not isinstance(which, str):
         return which
-    if not randomization_available():
-        raise DomainError(
-            f"domain {which!r} needs sim2real.randomization, which is not available; "
-            "use domain: nominal"
-        )
-    from sim2real.randomization import load_domain
-
     return load_domain(env, which)
 
 
@@ -69,8 +53,6 @@ def _build_env(
 
     e = make_env(env, **env_kwargs)
     if domain is not None or adr is not None:
-        from sim2real.randomization import DomainRandomizationWrapper
-
         e = DomainRandomizationWrapper(e, domain, adr=adr)
     return e
 

@@ -110,7 +110,7 @@ def run_transfer(
     Raises:
         ConfigError, SpaceMismatchError, ModelFileError, CheckpointError: one-line messages.
     """
-    from sim2real.training import build_model, resolve_device, train
+    from sim2real.training import RunBuilder, build_model, train
 
     if resume is not None:
         check_resume(config, resume)
@@ -127,28 +127,30 @@ def run_transfer(
         raise ConfigError(
             f"transfer.early_stopping.domain {es_domain!r} is not evaluated: add it to eval.targets"
         )
-    device = resolve_device(exp.device, exp.algo)
     block = config.transfer.model_dump(mode="json", by_alias=True)
 
-    def builder(venv: VecEnv) -> Any:
-        template = build_model(exp, venv, device)
+    def make_model(prepared: Any, venv: VecEnv) -> Any:
+        template = build_model(prepared.config, venv, prepared.device)
         model: Any = transfer(
-            src, venv, spec, template=template, seed=exp.seed, normalize=resume is None
+            src, venv, spec, template=template, seed=exp.seed, normalize=not prepared.resuming
         )
         model.transfer_info = {**model.transfer_info, "config": block}
         return model
 
-    callbacks: list[BaseCallback] = [
-        SourceSnapshot(source_path),
-        *transfer_callbacks(in_run_dir=True),
-    ]
-    log = next(cb for cb in callbacks if isinstance(cb, TransferLogCallback))
-    if spec.early_stopping is not None:
-        es = spec.early_stopping
-        key = "train_domain" if es.domain is None else f"target/{es.domain}"
-        stopper = EarlyStopper(es.patience, es.min_evals, es.reward_threshold)
-        callbacks.append(StopOnEvalFile(None, exp.eval.freq, key, stopper, log))
-    run_info = {
+    def callbacks(run: Any) -> list[BaseCallback]:
+        out: list[BaseCallback] = [
+            SourceSnapshot(source_path),
+            *transfer_callbacks(in_run_dir=True),
+        ]
+        log = next(cb for cb in out if isinstance(cb, TransferLogCallback))
+        if spec.early_stopping is not None:
+            es = spec.early_stopping
+            key = "train_domain" if es.domain is None else f"target/{es.domain}"
+            stopper = EarlyStopper(es.patience, es.min_evals, es.reward_threshold)
+            out.append(StopOnEvalFile(None, exp.eval.freq, key, stopper, log))
+        return out
+
+    info = {
         "transfer": {
             "source": source_path,
             "source_env": src.env_name,
@@ -156,14 +158,12 @@ def run_transfer(
             "spec": spec.model_dump(mode="json", by_alias=True),
         }
     }
+    builder = RunBuilder("transfer", make_model, callbacks, info)
     return train(
         exp,
         out_dir=out_dir,
         resume=resume,
-        model_builder=builder,
-        extra_callbacks=callbacks,
-        run_info=run_info,
+        builder=builder,
         quiet=quiet,
-        kind="transfer",
         runs_root=runs_root,
     )
