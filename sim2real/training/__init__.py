@@ -9,14 +9,8 @@ from __future__ import annotations
 from sim2real.training.algorithms import ALGOS, build_model, resolve_device
 from sim2real.training.loading import LoadedRun, load_run, read_eval_curve, read_evaluations
 from sim2real.training.run_dir import Checkpoint, RunDir
-from sim2real.training.trainer import (
-    PRETRAIN,
-    Prepared,
-    RunBuilder,
-    RunResult,
-    TrainingInterrupted,
-    train,
-)
+from sim2real.training.start import Prepared
+from sim2real.training.trainer import PRETRAIN, RunBuilder, RunResult, TrainingInterrupted, train
 from sim2real.training.vec_env import load_vec_normalize, make_vec_env, wrap_normalize
 
 __all__ = [

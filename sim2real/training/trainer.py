@@ -2,10 +2,10 @@
 
 ``train(config)`` chains four named stages:
 
-1. **prepare** (:func:`prepare`): validate everything that can fail on bad input (config, output
-   directory, checkpoint, budget, device, threads). A fresh run and a resumed one differ only in
-   the :class:`Start` this stage returns (:class:`FreshStart`, :class:`ResumeStart`); no file is
-   written and nothing is built, so an error never leaves half a run or overwrites one.
+1. **prepare** (:func:`~sim2real.training.start.prepare`): validate everything that can fail on
+   bad input (config, output directory, checkpoint, budget, device, threads). A fresh run and a
+   resumed one differ only in the ``Start`` this stage returns (``FreshStart``, ``ResumeStart``);
+   no file is written and nothing is built, so an error never leaves half a run or overwrites one.
 2. **build** (:func:`build`): vec envs, the model (the :class:`RunBuilder`'s, or restored from the
    checkpoint), then the run directory (``config.yaml``, ``meta.json``) and the callbacks.
 3. **learn** (:func:`learn`): ``model.learn`` for the rest of the budget, inside
@@ -23,20 +23,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure as configure_logger
 from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig
-from sim2real.errors import CheckpointError, ConfigError, PhysicsError, Sim2RealError
+from sim2real.errors import PhysicsError, Sim2RealError
 from sim2real.evaluation.episodes import TRAIN_DOMAIN
 from sim2real.evaluation.targets import make_target_env
 from sim2real.randomization import ADRCallback, DomainStatsCallback
-from sim2real.training.algorithms import build_model, resolve_device, setup_torch
 from sim2real.training.callbacks import (
     Checkpointer,
     MultiDomainEvalCallback,
@@ -44,34 +42,23 @@ from sim2real.training.callbacks import (
     RichProgressCallback,
     TensorBoardExtrasCallback,
 )
-from sim2real.training.resume import (
-    RESUMABLE_CHANGES,
-    check_resumable,
-    eval_history,
-    load_checkpoint_model,
-    restore_adr_callback,
-    saved_config,
-)
-from sim2real.training.run_dir import Checkpoint, RunDir, utc_now
+from sim2real.training.resume import restore_adr_callback
+from sim2real.training.run_dir import RunDir, utc_now
 from sim2real.training.signals import StopSignals
-from sim2real.training.vec_env import FiniteCheck, load_vec_normalize, make_vec_env, wrap_normalize
+from sim2real.training.start import RESUMABLE_CHANGES, ModelFactory, Prepared, prepare
+from sim2real.training.vec_env import make_training_env
 
 __all__ = [
     "PRETRAIN",
     "RESUMABLE_CHANGES",
     "Built",
-    "FreshStart",
     "Outcome",
-    "Prepared",
-    "ResumeStart",
     "RunBuilder",
     "RunResult",
-    "Start",
     "TrainingInterrupted",
     "build",
     "finalize",
     "learn",
-    "prepare",
     "train",
     "translated_errors",
 ]
@@ -101,9 +88,6 @@ class RunResult:
 
 
 # ------------------------------------------------------------------------------ the builder
-ModelFactory = Callable[["Prepared", VecEnv], BaseAlgorithm]
-"""``factory(prepared, venv) -> model``: a new model on the training vec env ``venv``."""
-
 CallbackFactory = Callable[[RunDir], Iterable[BaseCallback]]
 """``factory(run) -> callbacks``: extra SB3 callbacks, given the run directory they write to."""
 
@@ -139,153 +123,6 @@ PRETRAIN = RunBuilder()
 """A run of the config's own algorithm (``sim2real pretrain``)."""
 
 
-# ------------------------------------------------------------------------------ stage 1: prepare
-class Start(Protocol):
-    """How a run starts: fresh (:class:`FreshStart`) or from a checkpoint (:class:`ResumeStart`)."""
-
-    checkpoint: Checkpoint | None
-    vec_normalize_file: Path | None
-
-    def open_run(self, config: ExperimentConfig) -> RunDir: ...
-
-    def model(
-        self, prepared: Prepared, venv: VecEnv, factory: ModelFactory | None
-    ) -> BaseAlgorithm: ...
-
-    def meta(self, start_steps: int) -> dict[str, Any]: ...
-
-    def history(self, run: RunDir) -> dict[str, dict[str, list]] | None: ...
-
-
-@dataclass(frozen=True)
-class FreshStart:
-    """A new run directory (``out_dir``, or a unique one under ``runs_root``), a new model."""
-
-    out_dir: Path | None
-    runs_root: str = "runs"
-    checkpoint: None = None
-    vec_normalize_file: None = None
-
-    def open_run(self, config: ExperimentConfig) -> RunDir:
-        """Create the run directory."""
-        return RunDir.create(
-            config.env, config.experiment, config.seed, self.out_dir, self.runs_root
-        )
-
-    def model(
-        self, prepared: Prepared, venv: VecEnv, factory: ModelFactory | None
-    ) -> BaseAlgorithm:
-        """The factory's model on ``venv`` (default: ``config.algo`` from the config)."""
-        if factory is None:
-            return build_model(prepared.config, venv, prepared.device)
-        model = factory(prepared, venv)
-        if model.get_env() is not venv:
-            model.set_env(venv)
-        return model
-
-    def meta(self, start_steps: int) -> dict[str, Any]:
-        """``meta.json`` fields of a fresh start."""
-        return {"start_time": utc_now()}
-
-    def history(self, run: RunDir) -> None:
-        """No evaluations yet."""
-        return None
-
-
-@dataclass(frozen=True)
-class ResumeStart:
-    """An existing run directory, continued from its latest verified checkpoint."""
-
-    run: RunDir
-    checkpoint: Checkpoint
-    vec_normalize_file: Path | None
-
-    def open_run(self, config: ExperimentConfig) -> RunDir:
-        """The run directory being resumed."""
-        return self.run
-
-    def model(
-        self, prepared: Prepared, venv: VecEnv, factory: ModelFactory | None
-    ) -> BaseAlgorithm:
-        """The checkpoint's model (loaded, or restored into the factory's model)."""
-        builder = None if factory is None else (lambda v: factory(prepared, v))
-        return load_checkpoint_model(
-            prepared.config, self.checkpoint, venv, prepared.device, builder
-        )
-
-    def meta(self, start_steps: int) -> dict[str, Any]:
-        """``meta.json`` fields of a resume."""
-        return {"resumed_at": utc_now(), "resumed_from_step": start_steps}
-
-    def history(self, run: RunDir) -> dict[str, dict[str, list]]:
-        """The evaluations up to the checkpoint."""
-        return eval_history(run, self.checkpoint.steps)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Stage 1's output: a validated config, how the run starts, device and threads."""
-
-    config: ExperimentConfig
-    start: FreshStart | ResumeStart
-    device: str
-    threads: int
-
-    @property
-    def resuming(self) -> bool:
-        """Whether the run continues from a checkpoint."""
-        return self.start.checkpoint is not None
-
-
-def prepare(
-    config: ExperimentConfig | None,
-    out_dir: str | Path | None = None,
-    resume: str | Path | None = None,
-    runs_root: str | Path = "runs",
-) -> Prepared:
-    """Stage 1: validate the inputs of a fresh run or of a resume; nothing is written.
-
-    Raises:
-        ConfigError, DomainError, CheckpointError: bad input (one line).
-    """
-    if resume is not None:
-        config, start = _resume_start(RunDir(resume), config)
-    elif config is None:
-        raise ConfigError("train() needs a config or a run directory to resume")
-    else:
-        start = FreshStart(None if out_dir is None else RunDir.check_new(out_dir), str(runs_root))
-    device = resolve_device(config.device, config.algo)
-    return Prepared(config, start, device, setup_torch(config.torch_threads))
-
-
-def _resume_start(
-    run: RunDir, config: ExperimentConfig | None
-) -> tuple[ExperimentConfig, ResumeStart]:
-    saved = saved_config(run)
-    if config is None:
-        config = saved
-    else:
-        check_resumable(saved, config, run)
-    ckpt = run.latest_checkpoint()
-    _check_budget(saved, config, ckpt, run)
-    vn_file = ckpt.file("vecnormalize.pkl")
-    if config.normalize and vn_file is None:
-        raise CheckpointError(f"{ckpt.path}: vecnormalize.pkl missing but normalize is on")
-    return config, ResumeStart(run, ckpt, vn_file)
-
-
-def _check_budget(
-    saved: ExperimentConfig, config: ExperimentConfig, ckpt: Checkpoint, run: RunDir
-) -> None:
-    """A new ``total_timesteps`` at or below the checkpoint's steps would train nothing."""
-    if config.total_timesteps != saved.total_timesteps and config.total_timesteps <= ckpt.steps:
-        raise ConfigError(
-            f"--resume {run.path}: total_timesteps={config.total_timesteps} is not above the "
-            f"{ckpt.steps} steps the run has already done (its budget is "
-            f"{saved.total_timesteps}); give a larger total_timesteps to continue it"
-        )
-
-
 # ------------------------------------------------------------------------------ stage 2: build
 @dataclass
 class Built:
@@ -310,7 +147,7 @@ def build(prepared: Prepared, builder: RunBuilder = PRETRAIN, *, quiet: bool = F
     adr_cb = restore_adr_callback(config, start.checkpoint)
     envs: list[Any] = []
     try:
-        venv = _train_env(config, start.vec_normalize_file)
+        venv = make_training_env(config, start.vec_normalize_file)
         envs.append(venv)
         eval_envs = _eval_envs(config)
         envs.extend(env for _, _, env in eval_envs.values())
@@ -346,23 +183,6 @@ def build(prepared: Prepared, builder: RunBuilder = PRETRAIN, *, quiet: bool = F
     return Built(
         prepared, builder, run, model, envs, evals, checkpointer, callbacks, progress, start_steps
     )
-
-
-def _train_env(config: ExperimentConfig, vec_normalize_file: Path | None) -> VecEnv:
-    venv = make_vec_env(
-        config.env,
-        config.domain,
-        config.n_envs,
-        config.seed,
-        vec_env=config.vec_env,
-        adr=config.adr,
-    )
-    if config.normalize and vec_normalize_file is not None:
-        venv = load_vec_normalize(vec_normalize_file, venv, training=True)
-    elif config.normalize:
-        gamma = float(config.hyperparams.get("gamma", 0.99))
-        venv = wrap_normalize(venv, training=True, norm_reward=config.normalize_reward, gamma=gamma)
-    return FiniteCheck(venv, config.env)
 
 
 def _eval_envs(config: ExperimentConfig) -> dict[str, tuple[str, str, Any]]:

@@ -23,6 +23,7 @@ from stable_baselines3.common.vec_env import (
     VecNormalize,
 )
 
+from sim2real.config import ExperimentConfig
 from sim2real.errors import ModelFileError, PhysicsError
 from sim2real.randomization import DomainRandomizationWrapper, load_domain
 
@@ -30,6 +31,7 @@ __all__ = [
     "FiniteCheck",
     "load_vec_normalize",
     "make_env_fn",
+    "make_training_env",
     "make_vec_env",
     "resolve_domain",
     "wrap_normalize",
@@ -200,3 +202,24 @@ def _float_arrays(name: str, value: Any) -> list[tuple[str, np.ndarray]]:
     else:
         named = [(name, np.asarray(value))]
     return [(label, arr) for label, arr in named if arr.dtype.kind == "f"]
+
+
+def make_training_env(config: ExperimentConfig, vec_normalize_file: Path | None = None) -> VecEnv:
+    """The vec env a run trains on: ``config``'s env, domain and ADR, normalization, NaN guard.
+
+    ``vec_normalize_file`` (a checkpoint's statistics) continues normalization where it was.
+    """
+    venv = make_vec_env(
+        config.env,
+        config.domain,
+        config.n_envs,
+        config.seed,
+        vec_env=config.vec_env,
+        adr=config.adr,
+    )
+    if config.normalize and vec_normalize_file is not None:
+        venv = load_vec_normalize(vec_normalize_file, venv, training=True)
+    elif config.normalize:
+        gamma = float(config.hyperparams.get("gamma", 0.99))
+        venv = wrap_normalize(venv, training=True, norm_reward=config.normalize_reward, gamma=gamma)
+    return FiniteCheck(venv, config.env)
