@@ -111,15 +111,14 @@ def _run(job: RunJob) -> dict[str, Any]:
     if done is not None:
         return done
     _limit_threads()
-    from sim2real.config import config_from_dict
     from sim2real.training import train
 
     run = Path(job.run_dir)
     if run.exists():  # an interrupted run: start it again so results match a clean run
         shutil.rmtree(run)
     run.parent.mkdir(parents=True, exist_ok=True)
-    config = config_from_dict(job.config, f"benchmark run {job.name}")
-    builder = _builder(job).labelled(
+    config, builder = _config_and_builder(job)
+    builder = builder.labelled(
         "benchmark", benchmark={"key": job.key, "arm": job.arm, "seed": job.seed, "spec": job.spec}
     )
     t0 = time.perf_counter()
@@ -134,19 +133,21 @@ def _run(job: RunJob) -> dict[str, Any]:
     }
 
 
-def _builder(job: RunJob) -> Any:
-    """Scratch: the config's own model; a transfer arm: the source's parts moved into it."""
-    from sim2real.training import PRETRAIN, RunBuilder, build_model
+def _config_and_builder(job: RunJob) -> tuple[Any, Any]:
+    """Scratch: the config and its own model; a transfer arm: the transfer run's builder, so the
+    arm is a transfer run like ``sim2real transfer`` makes (resumable with ``--resume``)."""
+    from sim2real.config import config_from_dict, validate_model
+    from sim2real.training import PRETRAIN
 
+    where = f"benchmark run {job.name}"
     if job.source is None:
-        return PRETRAIN
-    from sim2real.transfer import transfer, transfer_callbacks
+        return config_from_dict(job.config, where), PRETRAIN
+    from sim2real.transfer.config import TransferConfig
+    from sim2real.transfer.run import transfer_builder
 
-    def make_model(prepared: Any, venv: Any) -> Any:
-        template = build_model(prepared.config, venv, prepared.device)
-        return transfer(job.source, venv, job.spec, template=template, seed=prepared.config.seed)
-
-    return RunBuilder(model=make_model, callbacks=lambda run: transfer_callbacks(in_run_dir=True))
+    data = {**job.config, "transfer": {**(job.spec or {}), "source": job.source}}
+    config = validate_model(TransferConfig, data, where)
+    return config.experiment_config(), transfer_builder(config)
 
 
 def _zero_shot(job: ZeroShotJob) -> dict[str, Any]:
