@@ -175,6 +175,53 @@ def walk(root: type[BaseModel], seen: set[type]) -> list[type[BaseModel]]:
     return order
 
 
+#: modules whose ``MAX_*`` constants bound a config value or a command-line option
+LIMIT_MODULES = ["sim2real.config", "sim2real.benchmark.config", "sim2real.cli._checks", "sim2real.cli.envs_cmd"]  # fmt: skip
+
+
+def limit_docs(module: types.ModuleType) -> dict[str, str]:
+    """``MAX_*`` names of ``module`` with the docstring right under their assignment."""
+    tree = ast.parse(inspect.getsource(module))
+    docs: dict[str, str] = {}
+    for stmt, nxt in itertools.pairwise(tree.body):
+        target = stmt.targets[0] if isinstance(stmt, ast.Assign) else None
+        if (
+            isinstance(target, ast.Name)
+            and target.id.startswith("MAX_")
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def limit_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {limit_value(v)}" for k, v in value.items())
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def limits_section() -> list[str]:
+    """Every documented maximum (sizes beyond it are a one-line error before any work)."""
+    import importlib
+
+    lines = [
+        "## Limits",
+        "",
+        "Sizes beyond these maxima are a one-line error (exit status 2) before any work starts.",
+        "",
+        "| name | maximum | what |",
+        "|---|---|---|",
+    ]
+    for name in LIMIT_MODULES:
+        module = importlib.import_module(name)
+        for const, doc in limit_docs(module).items():
+            value = limit_value(getattr(module, const))
+            lines.append(f"| `{const}` (`{name}`) | {cell(value)} | {cell(doc)} |")
+    return [*lines, ""]
+
+
 def render() -> str:
     """The whole page."""
     import importlib
@@ -189,6 +236,7 @@ def render() -> str:
             out += [f"`{name}` is listed above.", ""]
         for model in models:
             out += model_section(model)
+    out += limits_section()
     return "\n".join(out).rstrip() + "\n"
 
 
