@@ -310,7 +310,6 @@ CHECKS: dict[str, list[str]] = {
     "exp_format": [*EXP, "--format", "tflite"],
     "exp_missing_run": ["export", f"{B}/no_such_run", "--out", f"{B}/new_pol"],
     "exp_not_a_model": ["export", F, "--out", f"{B}/new_pol"],
-    "exp_zip_without_env": ["export", f"{B}/bare.zip", "--out", f"{B}/new_pol"],
     "exp_zip_unknown_env": ["export", f"{B}/bare.zip", "--env", "nope", "--out", f"{B}/new_pol"],
     "exp_vecnormalize_missing": [*EXP, "--vecnormalize", f"{B}/no_such.pkl"],
     "exp_out_under_file": ["export", R, "--out", f"{F}/sub"],
