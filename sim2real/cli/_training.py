@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sim2real.cli._output import err_console
+from sim2real.randomization import load_domain
+from sim2real.training import TrainingInterrupted
 
 __all__ = ["check_domain", "run_interruptible"]
 
@@ -19,7 +21,6 @@ def run_interruptible(command: str, run: Callable[[], T]) -> T:
 
     On interruption the trainer has saved a checkpoint; print how to resume and exit 130.
     """
-    from sim2real.training import TrainingInterrupted
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -34,6 +35,5 @@ def run_interruptible(command: str, run: Callable[[], T]) -> T:
 
 def check_domain(env: str, domain: str) -> None:
     """Load the training domain once before any work (a bad domain file is a one-line error)."""
-    from sim2real.randomization import load_domain
 
     load_domain(env, domain)

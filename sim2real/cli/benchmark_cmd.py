@@ -6,6 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sim2real.cli._checks import check_benchmark_out
+from sim2real.cli._output import console, err_console, print_json
+from sim2real.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -32,8 +37,6 @@ def benchmark(
     from sim2real.benchmark import load_benchmark_config, run_benchmark
     from sim2real.benchmark.config import MAX_SEEDS, MAX_WORKERS
     from sim2real.benchmark.report import summary_lines
-    from sim2real.cli._output import console, err_console, print_json
-    from sim2real.errors import ConfigError
 
     overrides = list(set_)
     if seeds is not None:
@@ -49,12 +52,9 @@ def benchmark(
             raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
         overrides.append(f"backend={backend}")
     cfg = load_benchmark_config(config, overrides)
-    from sim2real.cli._checks import check_benchmark_out
 
     check_benchmark_out(out, cfg.run_key())
     show = not (quiet or as_json)
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(
         TextColumn("[bold]benchmark[/]"),

@@ -23,7 +23,10 @@ from stable_baselines3.common.vec_env import (
     VecNormalize,
 )
 
-from sim2real.errors import DomainError, ModelFileError, PhysicsError
+import sim2real.envs  # noqa: F401  (registers the ids in a subprocess too)
+from sim2real.envs.registry import make_env
+from sim2real.errors import ModelFileError, PhysicsError
+from sim2real.randomization import DomainRandomizationWrapper, load_domain
 
 __all__ = [
     "FiniteCheck",
@@ -37,7 +40,11 @@ __all__ = [
 
 
 def randomization_available() -> bool:
-    """Whether ``sim2real.randomization`` (domains, wrapper) is importable."""
+    """Whether ``sim2real.randomization`` (domains, wrapper) is importable.
+
+    Always true (it ships in the same wheel); kept only for ``trainer.py`` until the pipeline
+    rewrite drops its last use.
+    """
     try:
         from sim2real.randomization import DomainRandomizationWrapper, load_domain  # noqa: F401
     except ImportError:
@@ -51,26 +58,14 @@ def resolve_domain(env: str, which: str | Any | None) -> Any | None:
         return None
     if not isinstance(which, str):
         return which
-    if not randomization_available():
-        raise DomainError(
-            f"domain {which!r} needs sim2real.randomization, which is not available; "
-            "use domain: nominal"
-        )
-    from sim2real.randomization import load_domain
-
     return load_domain(env, which)
 
 
 def _build_env(
     env: str, domain: Any | None, adr: Any | None, env_kwargs: dict[str, Any]
 ) -> gym.Env:
-    import sim2real.envs  # noqa: F401  (registers the ids in a subprocess too)
-    from sim2real.envs.registry import make_env
-
     e = make_env(env, **env_kwargs)
     if domain is not None or adr is not None:
-        from sim2real.randomization import DomainRandomizationWrapper
-
         e = DomainRandomizationWrapper(e, domain, adr=adr)
     return e
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 from pathlib import Path
 
 import pytest
+
+from tests.cli_runner import error_line, invoke
 
 R, P, F, B = "{run}", "{pol}", "{file}", "{base}"
 PRE = ["pretrain", "smoke", "--quiet"]
@@ -148,24 +148,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _cli(args: list[str]) -> tuple[int, str]:
-    from sim2real.cli.app import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException as exc:  # a traceback is the failure under test
-            import traceback
-
-            err.write("Traceback\n" + "".join(traceback.format_exception(exc)))
-            code = -1
-    return code, err.getvalue()
-
-
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_bad_input(name: str, base: Path) -> None:
     args = [
@@ -176,11 +158,9 @@ def test_bad_input(name: str, base: Path) -> None:
         for a in CORPUS[name]
     ]
     before = _hash_tree(base)
-    code, err = _cli(args)
-    lines = err.strip().splitlines()
-    assert "Traceback" not in err, err[-2000:]
-    assert code == 2, err
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    proc = invoke(*args)
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    error_line(proc)
     assert _hash_tree(base) == before
     assert not (base / "new_pol").exists()
 
