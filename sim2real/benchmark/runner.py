@@ -102,7 +102,6 @@ def resolve_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path
             out_dir=None if resume else run,
             resume=resume,
             quiet=quiet,
-            kind="pretrain",
         )
     return run.resolve(), _source_steps(run, src.steps)
 

@@ -24,6 +24,7 @@ from stable_baselines3.common.vec_env import (
 )
 
 import sim2real.envs  # noqa: F401  (registers the ids in a subprocess too)
+from sim2real.config import ExperimentConfig
 from sim2real.envs.registry import make_env
 from sim2real.errors import ModelFileError, PhysicsError
 from sim2real.randomization import DomainRandomizationWrapper, load_domain
@@ -32,24 +33,11 @@ __all__ = [
     "FiniteCheck",
     "load_vec_normalize",
     "make_env_fn",
+    "make_training_env",
     "make_vec_env",
-    "randomization_available",
     "resolve_domain",
     "wrap_normalize",
 ]
-
-
-def randomization_available() -> bool:
-    """Whether ``sim2real.randomization`` (domains, wrapper) is importable.
-
-    Always true (it ships in the same wheel); kept only for ``trainer.py`` until the pipeline
-    rewrite drops its last use.
-    """
-    try:
-        from sim2real.randomization import DomainRandomizationWrapper, load_domain  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def resolve_domain(env: str, which: str | Any | None) -> Any | None:
@@ -213,3 +201,24 @@ def _float_arrays(name: str, value: Any) -> list[tuple[str, np.ndarray]]:
     else:
         named = [(name, np.asarray(value))]
     return [(label, arr) for label, arr in named if arr.dtype.kind == "f"]
+
+
+def make_training_env(config: ExperimentConfig, vec_normalize_file: Path | None = None) -> VecEnv:
+    """The vec env a run trains on: ``config``'s env, domain and ADR, normalization, NaN guard.
+
+    ``vec_normalize_file`` (a checkpoint's statistics) continues normalization where it was.
+    """
+    venv = make_vec_env(
+        config.env,
+        config.domain,
+        config.n_envs,
+        config.seed,
+        vec_env=config.vec_env,
+        adr=config.adr,
+    )
+    if config.normalize and vec_normalize_file is not None:
+        venv = load_vec_normalize(vec_normalize_file, venv, training=True)
+    elif config.normalize:
+        gamma = float(config.hyperparams.get("gamma", 0.99))
+        venv = wrap_normalize(venv, training=True, norm_reward=config.normalize_reward, gamma=gamma)
+    return FiniteCheck(venv, config.env)
