@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,53 +36,12 @@ def benchmark(
 ) -> None:
     """Measure transfer vs training from scratch: arms x seeds, speedup and AUC with bootstrap CIs."""
     from sim2real.benchmark import load_benchmark_config, run_benchmark
-    from sim2real.benchmark.config import MAX_SEEDS, MAX_WORKERS
     from sim2real.benchmark.report import summary_lines
 
-    overrides = list(set_)
-    if seeds is not None:
-        if not 1 <= seeds <= MAX_SEEDS:
-            raise ConfigError(f"--seeds: expected 1 to {MAX_SEEDS}, got {seeds}")
-        overrides.append(f"seeds={seeds}")
-    if workers is not None:
-        if not 1 <= workers <= MAX_WORKERS:
-            raise ConfigError(f"--workers: expected 1 to {MAX_WORKERS}, got {workers}")
-        overrides.append(f"workers={workers}")
-    if backend is not None:
-        if backend not in ("local", "ray"):
-            raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
-        overrides.append(f"backend={backend}")
-    cfg = load_benchmark_config(config, overrides)
-
+    cfg = load_benchmark_config(config, _overrides(set_, seeds, workers, backend))
     check_benchmark_out(out, cfg.run_key())
     show = not (quiet or as_json)
-
-    bar = Progress(
-        TextColumn("[bold]benchmark[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err_console,
-        disable=not show,
-    )
-    task = bar.add_task("", total=None)
-
-    def progress(event: str, data: dict[str, Any]) -> None:
-        if event == "source":
-            bar.console.print(f"source: {data['path']} ({data['steps']} pretraining steps)")
-        elif event == "planned":
-            bar.update(task, total=data["jobs"])
-        elif event == "zero_shot":
-            bar.update(task, advance=1, description=f"zero-shot {data['mean']:.4g}")
-        elif event == "run":
-            how = "reused" if data["reused"] else f"{data['wall_time_s']:.0f}s"
-            bar.update(
-                task,
-                advance=1,
-                description=f"{data['arm']}/seed_{data['seed']} final {data['values'][-1]:.4g} ({how})",
-            )
-
+    bar, progress = _progress_bar(show)
     with bar:
         result = run_benchmark(cfg, out, progress=progress, quiet=not show)
     if as_json:
@@ -102,6 +62,60 @@ def benchmark(
     )
     console.print(f"  report: {result.files['markdown']}  figure: {result.files['figure']}")
     console.print(f"  tensorboard --logdir {result.files['tensorboard']}")
+
+
+def _overrides(
+    set_: list[str], seeds: int | None, workers: int | None, backend: str | None
+) -> list[str]:
+    """``--set`` overrides plus the checked ``--seeds``/``--workers``/``--backend`` options."""
+    from sim2real.benchmark.config import MAX_SEEDS, MAX_WORKERS
+
+    overrides = list(set_)
+    if seeds is not None:
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise ConfigError(f"--seeds: expected 1 to {MAX_SEEDS}, got {seeds}")
+        overrides.append(f"seeds={seeds}")
+    if workers is not None:
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers: expected 1 to {MAX_WORKERS}, got {workers}")
+        overrides.append(f"workers={workers}")
+    if backend is not None:
+        if backend not in ("local", "ray"):
+            raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
+        overrides.append(f"backend={backend}")
+    return overrides
+
+
+def _progress_bar(show: bool) -> tuple[Progress, Callable[[str, dict[str, Any]], None]]:
+    """The progress bar on stderr and the ``progress(event, data)`` callback that drives it."""
+    bar = Progress(
+        TextColumn("[bold]benchmark[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err_console,
+        disable=not show,
+    )
+    task = bar.add_task("", total=None)
+
+    def progress(event: str, data: dict[str, Any]) -> None:
+        if event == "source":
+            bar.console.print(f"source: {data['path']} ({data['steps']} pretraining steps)")
+        elif event == "planned":
+            bar.update(task, total=data["jobs"])
+        elif event == "zero_shot":
+            bar.update(task, advance=1, description=f"zero-shot {data['mean']:.4g}")
+        elif event == "run":
+            how = "reused" if data["reused"] else f"{data['wall_time_s']:.0f}s"
+            final = data["values"][-1]
+            bar.update(
+                task,
+                advance=1,
+                description=f"{data['arm']}/seed_{data['seed']} final {final:.4g} ({how})",
+            )
+
+    return bar, progress
 
 
 def register(app: typer.Typer) -> None:
