@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sim2real.config import MAX_SEED, StrictModel, find_config_file, load_model
+from sim2real.errors import Sim2RealError
+from sim2real.randomization import load_domain
 from sim2real.resources import data_dir
 from sim2real.transfer.spec import TransferSpec
 
@@ -194,8 +196,6 @@ class BenchmarkConfig(StrictModel):
     @model_validator(mode="after")
     def _known_target(self) -> BenchmarkConfig:
         """The target domain exists and is valid (found now, not after the source is built)."""
-        from sim2real.errors import Sim2RealError
-        from sim2real.randomization import load_domain
 
         try:
             load_domain(self.env, self.target)

@@ -16,7 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import matplotlib.image as mpimg
 import numpy as np
+from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+from tensorboard.compat.proto.tensor_pb2 import TensorProto
+from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+from tensorboard.plugins.custom_scalar import layout_pb2, metadata
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams
 
 from sim2real.benchmark.report import BenchmarkReport
 
@@ -44,7 +51,6 @@ def seed_tag(target: str) -> str:
 
 def layout(target: str, arms: list[str], aggregate: str) -> Any:
     """The custom-scalars layout: per target, every arm (with CI margin) on one chart."""
-    from tensorboard.plugins.custom_scalar import layout_pb2
 
     margin = layout_pb2.MarginChartContent(
         series=[
@@ -83,10 +89,6 @@ def layout(target: str, arms: list[str], aggregate: str) -> Any:
 def layout_summary(lay: Any) -> Any:
     """A ``Summary`` carrying the layout for the custom-scalars plugin (as its ``pb()`` builds it,
     without needing TensorFlow)."""
-    from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
-    from tensorboard.compat.proto.tensor_pb2 import TensorProto
-    from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
-    from tensorboard.plugins.custom_scalar import metadata
 
     smd = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name=metadata.PLUGIN_NAME))
     tensor = TensorProto(
@@ -98,8 +100,6 @@ def layout_summary(lay: Any) -> Any:
 
 
 def _png_to_array(path: Path) -> np.ndarray:
-    import matplotlib.image as mpimg
-
     img = mpimg.imread(path)  # float in [0, 1], HxWx(3|4)
     return (img[..., :3] * 255).astype(np.uint8)
 
@@ -117,8 +117,6 @@ def _strategy_params(report: BenchmarkReport, arm: str) -> dict[str, str]:
 
 def _write_seeds(report: BenchmarkReport, arm: str, root: Path, target: str, end: int) -> None:
     """One run per seed: the evaluation curve and an hparams session with its metrics."""
-    from torch.utils.tensorboard import SummaryWriter
-    from torch.utils.tensorboard.summary import hparams
 
     band, stats = report.curves[arm], report.metrics.arms[arm]
     for seed, values in band.per_seed.items():
@@ -139,7 +137,6 @@ def _write_seeds(report: BenchmarkReport, arm: str, root: Path, target: str, end
 
 def _write_aggregate(report: BenchmarkReport, arm: str, root: Path, target: str, end: int) -> None:
     """The arm's aggregate curve with its band and, for a transfer arm, its metrics with CIs."""
-    from torch.utils.tensorboard import SummaryWriter
 
     band = report.curves[arm]
     with SummaryWriter(str(root / arm / "aggregate")) as w:
@@ -166,7 +163,6 @@ def write_tensorboard(
     markdown: str | None = None,
 ) -> Path:
     """Write the TensorBoard view of ``report`` (as built by ``build_report``) under ``root``."""
-    from torch.utils.tensorboard import SummaryWriter
 
     target = str(report.target_name or "target")
     agg = report.metrics.options.aggregate

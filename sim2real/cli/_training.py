@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sim2real.cli._output import err_console
+from sim2real.randomization import load_domain
+from sim2real.training import TrainingInterrupted
 
 __all__ = ["check_domain", "run_interruptible"]
 
@@ -19,7 +21,6 @@ def run_interruptible(command: str, run: Callable[[], T]) -> T:
 
     On interruption the trainer has saved a checkpoint; print how to resume and exit 130.
     """
-    from sim2real.training import TrainingInterrupted
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
@@ -37,7 +38,6 @@ def check_domain(env: str, domain: str, adr: Any | None = None) -> None:
     before any work: a bad domain file or ADR key is a one-line error, not one raised at the
     first reset, after the run directory was made."""
     from sim2real.envs import make_env
-    from sim2real.randomization import load_domain
     from sim2real.randomization.adr import ADRBinding
 
     load_domain(env, domain)

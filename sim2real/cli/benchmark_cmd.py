@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from sim2real.cli._checks import check_benchmark_out
+from sim2real.cli._output import console, err_console, print_json
+from sim2real.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -30,10 +36,39 @@ def benchmark(
 ) -> None:
     """Measure transfer vs training from scratch: arms x seeds, speedup and AUC with bootstrap CIs."""
     from sim2real.benchmark import load_benchmark_config, run_benchmark
-    from sim2real.benchmark.config import MAX_SEEDS, MAX_WORKERS
     from sim2real.benchmark.report import summary_lines
-    from sim2real.cli._output import console, err_console, print_json
-    from sim2real.errors import ConfigError
+
+    cfg = load_benchmark_config(config, _overrides(set_, seeds, workers, backend))
+    check_benchmark_out(out, cfg.run_key())
+    show = not (quiet or as_json)
+    bar, progress = _progress_bar(show)
+    with bar:
+        result = run_benchmark(cfg, out, progress=progress, quiet=not show)
+    if as_json:
+        print_json(
+            {
+                "out": str(result.path),
+                "reused": result.reused,
+                "computed": result.computed,
+                **result.report.metrics.to_dict(),
+            }
+        )
+        return
+    if not quiet:
+        for line in summary_lines(result.report):
+            console.print(line)
+    console.print(
+        f"results: {result.path} ({result.computed} runs computed, {result.reused} reused)"
+    )
+    console.print(f"  report: {result.files['markdown']}  figure: {result.files['figure']}")
+    console.print(f"  tensorboard --logdir {result.files['tensorboard']}")
+
+
+def _overrides(
+    set_: list[str], seeds: int | None, workers: int | None, backend: str | None
+) -> list[str]:
+    """``--set`` overrides plus the checked ``--seeds``/``--workers``/``--backend`` options."""
+    from sim2real.benchmark.config import MAX_SEEDS, MAX_WORKERS
 
     overrides = list(set_)
     if seeds is not None:
@@ -48,14 +83,11 @@ def benchmark(
         if backend not in ("local", "ray"):
             raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
         overrides.append(f"backend={backend}")
-    cfg = load_benchmark_config(config, overrides)
-    from sim2real.cli._checks import check_benchmark_out
+    return overrides
 
-    check_benchmark_out(out, cfg.run_key())
-    show = not (quiet or as_json)
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+def _progress_bar(show: bool) -> tuple[Progress, Callable[[str, dict[str, Any]], None]]:
+    """The progress bar on stderr and the ``progress(event, data)`` callback that drives it."""
     bar = Progress(
         TextColumn("[bold]benchmark[/]"),
         BarColumn(),
@@ -78,32 +110,14 @@ def benchmark(
             bar.update(task, advance=1, description=f"zero-shot {data['mean']:.4g}")
         elif event == "run":
             how = "reused" if data["reused"] else f"{data['wall_time_s']:.0f}s"
+            final = data["values"][-1]
             bar.update(
                 task,
                 advance=1,
-                description=f"{data['arm']}/seed_{data['seed']} final {data['values'][-1]:.4g} ({how})",
+                description=f"{data['arm']}/seed_{data['seed']} final {final:.4g} ({how})",
             )
 
-    with bar:
-        result = run_benchmark(cfg, out, progress=progress, quiet=not show)
-    if as_json:
-        print_json(
-            {
-                "out": str(result.path),
-                "reused": result.reused,
-                "computed": result.computed,
-                **result.report.metrics.to_dict(),
-            }
-        )
-        return
-    if not quiet:
-        for line in summary_lines(result.report):
-            console.print(line)
-    console.print(
-        f"results: {result.path} ({result.computed} runs computed, {result.reused} reused)"
-    )
-    console.print(f"  report: {result.files['markdown']}  figure: {result.files['figure']}")
-    console.print(f"  tensorboard --logdir {result.files['tensorboard']}")
+    return bar, progress
 
 
 def register(app: typer.Typer) -> None:

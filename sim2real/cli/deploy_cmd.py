@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import typer
+
+from sim2real.cli._checks import MAX_DEPLOY_TICKS, check_finite, check_record_option, check_seed
+from sim2real.cli._output import console, print_json
+from sim2real.errors import Sim2RealError
 
 __all__ = ["register"]
 
@@ -13,11 +19,6 @@ def _check_timing(
     artifact: Path, rate: float | None, seconds: float, max_delta: float | None
 ) -> None:
     """Finite positive ``--rate``/``--seconds``, a tick count that fits, ``--max-delta`` >= 0."""
-    import json
-    import math
-
-    from sim2real.cli._checks import MAX_DEPLOY_TICKS, check_finite
-    from sim2real.errors import Sim2RealError
 
     check_finite("--rate", rate, positive=True)
     check_finite("--seconds", seconds, positive=True)
@@ -56,9 +57,6 @@ def deploy(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
 ) -> None:
     """Control the simulated robot in real time; report returns, act latency and deadline misses."""
-    from sim2real.cli._checks import check_record_option, check_seed
-    from sim2real.cli._output import console, print_json
-    from sim2real.errors import Sim2RealError
     from sim2real.evaluation import deploy as run_deploy
     from sim2real.evaluation import parse_target
 

@@ -7,6 +7,16 @@ from typing import Any
 
 import typer
 
+from sim2real.cli._checks import (
+    check_count,
+    check_record_option,
+    check_seed,
+    check_writable_dir,
+    check_writable_file,
+)
+from sim2real.cli._output import console, print_json
+from sim2real.errors import Sim2RealError
+
 __all__ = ["register"]
 
 
@@ -24,8 +34,6 @@ def _check_options(
     backend: str,
 ) -> list[Any]:
     """Everything checkable without loading the policy; returns the parsed sweep axes."""
-    from sim2real.cli._checks import check_count, check_seed
-    from sim2real.errors import Sim2RealError
     from sim2real.evaluation import parse_sweep
     from sim2real.evaluation.sweep import MAX_SWEEP_POINTS
 
@@ -77,9 +85,6 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """Evaluate a policy on ENV:TARGET: mean, std, 95% CI, success rate; sweeps and videos."""
-    from sim2real.cli._checks import check_record_option, check_writable_dir, check_writable_file
-    from sim2real.cli._output import console, print_json
-    from sim2real.errors import Sim2RealError
     from sim2real.evaluation import (
         evaluate as run_evaluate,
     )

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import typer
 
+from sim2real.cli._checks import check_count, check_finite, check_writable_dir
+from sim2real.cli._output import console, print_json
+from sim2real.errors import Sim2RealError
+
 __all__ = ["register"]
 
 
@@ -27,9 +31,6 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print the metadata as JSON only."),
 ) -> None:
     """Export the deterministic policy with normalization and action scaling baked in, proven equal to SB3."""
-    from sim2real.cli._checks import check_count, check_finite, check_writable_dir
-    from sim2real.cli._output import console, print_json
-    from sim2real.errors import Sim2RealError
 
     if fmt not in ("onnx", "torchscript"):
         raise Sim2RealError(f"--format: expected onnx or torchscript, got {fmt!r}")

@@ -7,12 +7,14 @@ from typing import Any
 
 import typer
 
+from sim2real.cli._checks import check_seed, check_writable_dir
+from sim2real.cli._output import console, print_json
+from sim2real.errors import CheckpointError, ConfigError
+
 __all__ = ["register"]
 
 
 def _print_result(result: Any, as_json: bool) -> None:
-    from sim2real.cli._output import console, print_json
-
     summary = dict(result.summary)
     summary["run_dir"] = str(result.path)
     if as_json:
@@ -47,9 +49,7 @@ def pretrain(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Pretrain a policy (PPO/SAC/TD3) and write a run directory (model, checkpoints, TensorBoard)."""
-    from sim2real.cli._checks import check_seed, check_writable_dir
     from sim2real.config import load_config
-    from sim2real.errors import ConfigError
 
     check_seed(seed)
     check_writable_dir("--out", out)
@@ -69,8 +69,6 @@ def pretrain(
     if config is None:
         cfg_path = Path(resume) / "config.yaml"
         if not cfg_path.is_file():
-            from sim2real.errors import CheckpointError
-
             raise CheckpointError(f"{resume}: not a run directory (config.yaml is missing)")
         cfg = load_config(cfg_path, overrides)
     else:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.table import Table
+
+from sim2real.cli._checks import check_writable_dir
+from sim2real.cli._output import console, print_json
+from sim2real.errors import ConfigError
 
 __all__ = ["register"]
 
 
 def _print_result(result: Any, as_json: bool) -> None:
-    import json
-
-    from sim2real.cli._output import console, print_json
-
     summary = dict(result.summary)
     summary["run_dir"] = str(result.path)
     info_path = Path(result.path) / "transfer.json"
@@ -65,8 +67,6 @@ def transfer_command(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Transfer named parts of a pretrained policy into a new agent and train it on a target."""
-    from sim2real.cli._checks import check_writable_dir
-    from sim2real.errors import ConfigError
     from sim2real.transfer.config import load_transfer_config, saved_transfer_config
 
     check_writable_dir("--out", out)
@@ -99,14 +99,12 @@ def inspect_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """The model's named parts with shapes and parameter counts: what can be transferred."""
-    from sim2real.cli._output import console, print_json
     from sim2real.transfer.inspect import describe_model
 
     info = describe_model(model)
     if as_json:
         print_json(info)
         return
-    from rich.table import Table
 
     console.print(
         f"[bold]{info['algo']}[/bold] {info['path']}  env {info['env'] or '?'}  "

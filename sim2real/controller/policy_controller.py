@@ -15,6 +15,7 @@ import numpy as np
 
 from sim2real.controller.artifact import load_verified
 from sim2real.controller.numpy_backend import NumpyPolicy, _clip
+from sim2real.controller.onnx_backend import OnnxPolicy
 from sim2real.errors import ModelFileError, SpaceMismatchError
 
 __all__ = ["Backend", "NonFinitePolicy", "PolicyController"]
@@ -117,7 +118,6 @@ class PolicyController:
                     f"{meta['_dir']}: the onnxruntime backend needs an ONNX export "
                     "(`sim2real export ... --format onnx`); use backend='numpy' for this one"
                 )
-            from sim2real.controller.onnx_backend import OnnxPolicy
 
             n_obs, n_act = verified.weights.obs_dim, verified.weights.action_dim
             policy = OnnxPolicy(verified.artifact_path, n_obs, n_act, model=verified.artifact)

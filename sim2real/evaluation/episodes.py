@@ -21,6 +21,7 @@ import numpy as np
 from sim2real.errors import SpaceMismatchError
 from sim2real.evaluation.agents import Agent
 from sim2real.evaluation.targets import make_target_env
+from sim2real.metrics.stats import bootstrap
 
 __all__ = [
     "TRAIN_DOMAIN",
@@ -86,7 +87,6 @@ def summarize(
     returns: list[float], seed: int = 0
 ) -> tuple[float, float, tuple[float | None, float | None]]:
     """Mean, std (ddof=0) and 95% percentile-bootstrap CI of the mean (``None`` for 1 episode)."""
-    from sim2real.metrics.stats import bootstrap
 
     arr = np.asarray(returns, dtype=np.float64)
     est = bootstrap(lambda x: x.mean(axis=-1), [arr], n_boot=2000, seed=seed)

@@ -7,7 +7,9 @@ from typing import Any
 
 import gymnasium as gym
 
+from sim2real.envs import make_env
 from sim2real.errors import DomainError
+from sim2real.randomization import DomainRandomizationWrapper, load_domain
 
 __all__ = ["DynamicsOverride", "make_target_env", "parse_target"]
 
@@ -68,8 +70,6 @@ def make_target_env(
     Raises:
         UnknownEnvError, DomainError, ParameterError: one line naming what is wrong.
     """
-    from sim2real.envs import make_env
-    from sim2real.randomization import DomainRandomizationWrapper, load_domain
 
     domain = load_domain(env, target)
     base = make_env(env, render_mode=render_mode)

@@ -17,7 +17,10 @@ import warnings
 from pathlib import Path
 from typing import Any, Literal
 
+import gymnasium as gym
 import numpy as np
+import stable_baselines3
+import torch
 
 import sim2real
 from sim2real.controller.artifact import (
@@ -30,7 +33,8 @@ from sim2real.controller.artifact import (
 )
 from sim2real.controller.numpy_backend import NumpyPolicy
 from sim2real.controller.weights import MlpPolicyWeights
-from sim2real.errors import ModelFileError, Sim2RealError, SpaceMismatchError
+from sim2real.envs import make_env, resolve_env
+from sim2real.errors import ModelFileError, Sim2RealError, SpaceMismatchError, UnknownEnvError
 from sim2real.export.program import ExportedPolicy, policy_to_weights
 from sim2real.export.sources import PolicySource, resolve_source
 from sim2real.export.verify import (
@@ -155,8 +159,6 @@ def _check_out(out_dir: Path, overwrite: bool) -> None:
 
 
 def _write_artifact(module: ExportedPolicy, fmt: str, path: Path, obs_dim: int) -> None:
-    import torch
-
     example = torch.zeros(1, obs_dim, dtype=torch.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # legacy exporter / jit deprecation notices
@@ -190,10 +192,6 @@ def _env_info(src: PolicySource, weights: MlpPolicyWeights) -> dict[str, Any]:
     }
     if src.env is None:
         return info
-    import gymnasium as gym
-
-    from sim2real.envs import make_env, resolve_env
-    from sim2real.errors import UnknownEnvError
 
     try:
         entry = resolve_env(src.env)
@@ -238,9 +236,6 @@ def _rollout(src: PolicySource, env: Any, steps: int = 200) -> np.ndarray:
 
 
 def _versions() -> dict[str, str]:
-    import stable_baselines3
-    import torch
-
     versions = {
         "sim2real": sim2real.__version__,
         "stable_baselines3": stable_baselines3.__version__,

@@ -18,6 +18,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces
+from stable_baselines3.common.distributions import (
+    DiagGaussianDistribution,
+    StateDependentNoiseDistribution,
+)
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.torch_layers import FlattenExtractor
+from stable_baselines3.sac.policies import SACPolicy
+from stable_baselines3.td3.policies import TD3Policy
 from torch import nn
 
 from sim2real.controller.weights import LayerOp, MlpPolicyWeights
@@ -71,8 +80,6 @@ def _module_ops(module: nn.Module, where: str) -> list[LayerOp]:
 
 
 def _check_flatten_extractor(extractor: nn.Module, where: str) -> None:
-    from stable_baselines3.common.torch_layers import FlattenExtractor
-
     if not isinstance(extractor, FlattenExtractor):
         raise Sim2RealError(
             f"cannot export {where}: features extractor {type(extractor).__name__} is not "
@@ -82,13 +89,6 @@ def _check_flatten_extractor(extractor: nn.Module, where: str) -> None:
 
 def _actor_ops(policy: Any) -> tuple[list[LayerOp], str]:
     """Layer ops of the deterministic actor and the post-processing (``clip``/``unscale``)."""
-    from stable_baselines3.common.distributions import (
-        DiagGaussianDistribution,
-        StateDependentNoiseDistribution,
-    )
-    from stable_baselines3.common.policies import ActorCriticPolicy
-    from stable_baselines3.sac.policies import SACPolicy
-    from stable_baselines3.td3.policies import TD3Policy
 
     name = type(policy).__name__
     if isinstance(policy, SACPolicy):
@@ -128,7 +128,6 @@ def policy_to_weights(policy: Any, vec_normalize: Any | None = None) -> MlpPolic
     Raises:
         Sim2RealError: unsupported policy, observation or action space.
     """
-    from gymnasium import spaces
 
     obs_space, act_space = policy.observation_space, policy.action_space
     if not (isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 1):

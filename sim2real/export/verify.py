@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from sim2real.errors import ModelFileError
 
@@ -51,9 +53,6 @@ def run_artifact(path: Path, fmt: str, obs: np.ndarray) -> np.ndarray:
 
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         return np.asarray(session.run(["actions"], {"obs": obs})[0], dtype=np.float64)
-    import warnings
-
-    import torch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load deprecation notice

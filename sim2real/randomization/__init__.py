@@ -65,6 +65,8 @@ _LAZY = {"ADRCallback", "DomainStatsCallback"}
 
 
 def __getattr__(name: str) -> Any:
+    # the callbacks subclass SB3's BaseCallback: loaded on first use, so domains and the
+    # wrapper stay importable without torch/SB3 (envs, controller-side tools, `sim2real envs`)
     if name in _LAZY:
         from sim2real.randomization import callbacks
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from sim2real.envs.registry import make_env
 from sim2real.randomization.domain import (
     domain_file_path,
     env_specs,
@@ -13,6 +14,7 @@ from sim2real.randomization.domain import (
     load_domain_file,
 )
 from sim2real.randomization.sampler import DomainSampler
+from sim2real.randomization.wrapper import DomainRandomizationWrapper
 
 __all__ = ["describe_domains", "flatten_sample", "sample_domains"]
 
@@ -51,8 +53,6 @@ def sample_domains(env: str, which: str, seed: int, n: int) -> list[dict[str, An
 
     Exactly what a training env seeded ``seed`` applies (same wrapper, same random stream).
     """
-    from sim2real.envs.registry import make_env
-    from sim2real.randomization.wrapper import DomainRandomizationWrapper
 
     domain = load_domain(env, which)
     wrapped = DomainRandomizationWrapper(make_env(env), domain)

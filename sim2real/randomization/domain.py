@@ -30,8 +30,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from sim2real.envs.registry import make_env, resolve_env
 from sim2real.errors import DomainError
 from sim2real.randomization.distributions import DIST_KEYS, Constant, Distribution, dist_to_plain
+from sim2real.resources import data_dir
 from sim2real.strict import StrictModel
 
 __all__ = [
@@ -355,8 +357,6 @@ def load_domain_file(path: str | Path) -> DomainFile:
 
 def domain_file_path(env: str) -> Path:
     """``envs/<short name>.yaml`` of a registered env (may not exist)."""
-    from sim2real.envs.registry import resolve_env
-    from sim2real.resources import data_dir
 
     return data_dir("envs") / f"{resolve_env(env).name}.yaml"
 
@@ -364,7 +364,6 @@ def domain_file_path(env: str) -> Path:
 @functools.lru_cache(maxsize=32)
 def env_specs(env: str) -> dict[str, Any]:
     """Dynamics parameter specs of a registered env (builds one instance, cached per process)."""
-    from sim2real.envs.registry import make_env
 
     e = make_env(env)
     try:
@@ -394,7 +393,6 @@ def load_domain(env: str, which: str) -> Domain:
     Raises:
         DomainError: one line naming the file, the key and the problem.
     """
-    from sim2real.envs.registry import resolve_env
     from sim2real.randomization.sampler import DomainSampler
 
     short = resolve_env(env).name

@@ -13,7 +13,9 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sim2real.config import ExperimentConfig
 from sim2real.errors import ModelFileError, Sim2RealError
+from sim2real.evaluation.episodes import upgrade_evaluations
 from sim2real.training.algorithms import ALGOS
+from sim2real.training.resume import saved_config
 from sim2real.training.run_dir import RunDir
 from sim2real.training.vec_env import load_vec_normalize, make_vec_env
 
@@ -81,7 +83,6 @@ def load_run(path: str | Path, *, device: str = "cpu", best: bool = False) -> Lo
     Raises:
         ModelFileError: missing, corrupt or truncated files (one line naming the file).
     """
-    from sim2real.training.resume import saved_config
 
     path = Path(path)
     if path.is_dir():
@@ -124,7 +125,6 @@ def load_run(path: str | Path, *, device: str = "cpu", best: bool = False) -> Lo
 def read_evaluations(run_dir: str | Path) -> dict[str, dict[str, list]]:
     """All curves of ``evaluations.json`` (``{"train_domain": {...}, "target/<name>": {...}}``;
     an old run's ``source`` key is read as ``train_domain``)."""
-    from sim2real.evaluation.episodes import upgrade_evaluations
 
     path = Path(run_dir) / "evaluations.json"
     try:

@@ -19,6 +19,8 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig, config_from_dict, parse_yaml
 from sim2real.errors import CheckpointError, Sim2RealError
+from sim2real.evaluation.episodes import upgrade_evaluations
+from sim2real.randomization import ADRCallback
 from sim2real.training.algorithms import ALGOS
 from sim2real.training.run_dir import Checkpoint, RunDir
 
@@ -46,8 +48,6 @@ def saved_config(run: RunDir) -> ExperimentConfig:
 
 
 def eval_history(run: RunDir, upto: int) -> dict[str, dict[str, list]]:
-    from sim2real.evaluation.episodes import upgrade_evaluations
-
     data = upgrade_evaluations(run.read_json("evaluations.json"))
     out: dict[str, dict[str, list]] = {}
     for key, entry in data.items():
@@ -107,7 +107,6 @@ def restore_adr_callback(config: ExperimentConfig, ckpt: Checkpoint | None) -> A
     """The ADR callback (state restored from the checkpoint) if the config enables ADR."""
     if config.adr is None:
         return None
-    from sim2real.randomization import ADRCallback
 
     cb = ADRCallback(config.adr)
     state = ckpt.file("adr.json") if ckpt is not None else None

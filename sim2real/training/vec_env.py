@@ -23,7 +23,9 @@ from stable_baselines3.common.vec_env import (
     VecNormalize,
 )
 
+import sim2real.envs  # noqa: F401  (registers the ids in a subprocess too)
 from sim2real.config import ExperimentConfig
+from sim2real.envs.registry import make_env
 from sim2real.errors import ModelFileError, PhysicsError
 from sim2real.randomization import DomainRandomizationWrapper, load_domain
 
@@ -50,9 +52,6 @@ def resolve_domain(env: str, which: str | Any | None) -> Any | None:
 def _build_env(
     env: str, domain: Any | None, adr: Any | None, env_kwargs: dict[str, Any]
 ) -> gym.Env:
-    import sim2real.envs  # noqa: F401  (registers the ids in a subprocess too)
-    from sim2real.envs.registry import make_env
-
     e = make_env(env, **env_kwargs)
     if domain is not None or adr is not None:
         e = DomainRandomizationWrapper(e, domain, adr=adr)

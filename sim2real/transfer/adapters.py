@@ -25,6 +25,7 @@ import torch as th
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from sim2real.envs.registry import resolve_env
 from sim2real.errors import SpaceMismatchError
 
 __all__ = [
@@ -78,8 +79,6 @@ class SpaceMaps:
 def env_entry_names(env: Any) -> tuple[list[str] | None, list[str] | None]:
     """Observation and action names of a (vec) env or a registered sim2real env name."""
     if isinstance(env, str):
-        from sim2real.envs.registry import resolve_env
-
         module, _, cls_name = resolve_env(env).entry_point.partition(":")
         cls = getattr(importlib.import_module(module), cls_name)
         return list(cls.observation_names) or None, list(cls.action_names) or None

@@ -12,6 +12,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sim2real.errors import ConfigError
+from sim2real.training import load_run
 from sim2real.transfer.adapters import (
     ObsAdapterExtractor,
     SpaceMaps,
@@ -19,7 +20,7 @@ from sim2real.transfer.adapters import (
     env_entry_names,
 )
 from sim2real.transfer.algorithms import TransferMixin, transfer_class_for
-from sim2real.transfer.normalization import carry_normalization
+from sim2real.transfer.normalization import carry_normalization, find_vec_normalize
 from sim2real.transfer.spec import TransferSpec
 from sim2real.transfer.surgery import TransferLog, apply_transfer
 
@@ -60,7 +61,6 @@ def load_source(source: Any) -> Source:
         return source
     if isinstance(source, BaseAlgorithm):
         return Source(source)
-    from sim2real.training import load_run
 
     run = load_run(Path(source), device="cpu")
     return Source(run.model, run.vec_normalize, run.env_name, str(run.path))
@@ -202,8 +202,6 @@ def transfer(
             src.vec_normalize, target_env, spec.normalization, obs_map
         ))  # fmt: skip
     elif spec.normalization == "freeze":
-        from sim2real.transfer.normalization import find_vec_normalize
-
         vn = find_vec_normalize(target_env)
         if vn is not None:
             vn.training = False

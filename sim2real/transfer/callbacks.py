@@ -16,6 +16,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 
 from sim2real.transfer.algorithms import TransferMixin
+from sim2real.transfer.surgery import TransferLog
 
 __all__ = [
     "EarlyStopper",
@@ -61,7 +62,6 @@ class TransferLogCallback(BaseCallback):
             self.events = [e for e in old.get("events", []) if e["step"] <= now]
             self.lr_history = [h for h in old.get("lr_history", []) if h["step"] <= now]
         log = self.info.get("log", {})
-        from sim2real.transfer.surgery import TransferLog
 
         table = TransferLog(log.get("algo", ""), log.get("parts", []), log.get("unfreeze", []),
                             log.get("notes", []))  # fmt: skip

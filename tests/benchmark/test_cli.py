@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.cli_runner import run_cli
+
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sim2real", "benchmark", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_cli("benchmark", *args, timeout=600)
 
 
 def test_tiny_benchmark_then_resume(

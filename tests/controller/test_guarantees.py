@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from hypothesis import strategies as st
 from sim2real.controller import PolicyController
 from sim2real.errors import ModelFileError, SpaceMismatchError
 from tests._export_policies import exported
+from tests.cli_runner import error_line, invoke
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:(invalid value|overflow) encountered:RuntimeWarning",
@@ -467,25 +467,6 @@ def test_deploy_runs_the_same_check(policy_copy: Path, backend: str) -> None:
     _flip_byte(policy_copy / "weights.npz")
     with pytest.raises(ModelFileError, match="sha256"):
         deploy(policy_copy, "cartpole", backend=backend, seconds=0.05)
-    proc = _cli("deploy", str(policy_copy), "--backend", backend, "--seconds", "0.05")
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "sha256" in lines[0]
+    proc = invoke("deploy", str(policy_copy), "--backend", backend, "--seconds", "0.05")
+    assert "sha256" in error_line(proc)
     assert proc.stdout == ""
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """``sim2real ARGS`` in-process."""
-    import contextlib
-    import io
-
-    from sim2real.cli.app import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

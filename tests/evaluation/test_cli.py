@@ -3,50 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests._export_policies import exported
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m sim2real ARGS``."""
-    return subprocess.run(
-        [sys.executable, "-m", "sim2real", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=cwd,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """The same ``main()`` in-process (fast: torch and SB3 are imported once per test session)."""
-    import contextlib
-    import io
-
-    from sim2real.cli.app import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
-
-
-def _error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    return lines[0]
+from tests.cli_runner import error_line, invoke, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -61,17 +23,17 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_export_evaluate_sweep_video(run_dir: Path, tmp_path: Path) -> None:
-    proc = cli(
+    proc = invoke(
         "export", str(run_dir), "--format", "torchscript", "--out", str(tmp_path / "pol"), "--json"
     )
     assert proc.returncode == 0, proc.stderr
     meta = json.loads(proc.stdout)
     assert meta["files"]["artifact"]["file"] == "policy.pt" and meta["algorithm"] == "ppo"
-    assert _error_line(cli("export", str(run_dir), "--out", str(tmp_path / "pol"))).endswith(
+    assert error_line(invoke("export", str(run_dir), "--out", str(tmp_path / "pol"))).endswith(
         "--force to replace it"
     )
 
-    proc = cli(
+    proc = invoke(
         "evaluate",
         str(tmp_path / "pol"),
         "--target",
@@ -92,7 +54,7 @@ def test_export_evaluate_sweep_video(run_dir: Path, tmp_path: Path) -> None:
     assert Path(result["sweep"]["files"]["png"]).is_file()
     assert Path(result["video"]["path"]).stat().st_size > 0
     # the run directory itself gives the same returns (same policy, same seeds)
-    proc = cli("evaluate", str(run_dir), "--target", ":weak_motor", "--episodes", "2", "--json")
+    proc = invoke("evaluate", str(run_dir), "--target", ":weak_motor", "--episodes", "2", "--json")
     assert json.loads(proc.stdout)["evaluation"]["returns"] == result["evaluation"]["returns"]
 
 
@@ -133,5 +95,5 @@ def test_deploy_short_run() -> None:
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], words: str, tmp_path: Path) -> None:
     pol = str(exported("ppo", True))
-    line = _error_line(cli(*[a.format(pol=pol, tmp=tmp_path) for a in args]))
+    line = error_line(invoke(*[a.format(pol=pol, tmp=tmp_path) for a in args]))
     assert words in line

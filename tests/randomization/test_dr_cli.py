@@ -3,30 +3,24 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sim2real", *args], capture_output=True, text=True, timeout=300
-    )
+from tests.cli_runner import run_cli
 
 
 def test_envs_sample_json_parses_and_is_seeded():
-    out = run(
+    out = run_cli(
         "envs", "sample", "cartpole", "--domain", "source", "--seed", "3", "-n", "4", "--json"
     )
     assert out.returncode == 0, out.stderr
     samples = json.loads(out.stdout)
     assert len(samples) == 4
     assert all(0.8 <= v <= 1.2 for s in samples for v in s["mass_scale"].values())
-    again = json.loads(run("envs", "sample", "cartpole", "-s", "3", "-n", "4", "--json").stdout)
+    again = json.loads(run_cli("envs", "sample", "cartpole", "-s", "3", "-n", "4", "--json").stdout)
     assert again == samples
 
 
 def test_envs_show_json_includes_source_and_targets():
-    out = run("envs", "show", "cartpole", "--json")
+    out = run_cli("envs", "show", "cartpole", "--json")
     assert out.returncode == 0, out.stderr
     domains = json.loads(out.stdout)["domains"]
     assert {r["parameter"] for r in domains["source"]["parameters"]} >= {"mass_scale"}
@@ -39,7 +33,7 @@ def test_bad_domain_file_exits_2_with_one_line(tmp_path):
     bad.write_text(
         "targets:\n  x:\n    parameters:\n      mass_scale: {dist: uniform, low: 2, high: 1}\n"
     )
-    out = run("envs", "sample", "cartpole", "--domain", f"{bad}:x")
+    out = run_cli("envs", "sample", "cartpole", "--domain", f"{bad}:x")
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert lines == [f"error: {bad}: targets.x.parameters.mass_scale: low 2 > high 1"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.cli_helpers import TINY, run_cli
+from tests.cli_runner import TINY, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.cli_helpers import TINY, run_cli
+from tests.cli_runner import TINY, error_line, run_cli
 
 OFF_POLICY = "hyperparams={learning_starts: 50, batch_size: 32, buffer_size: 2000}"
-
-
-def _one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize("algo", ["sac", "td3"])
@@ -88,7 +81,7 @@ def test_resume_continues_steps_and_curve(ppo_run: Path, tmp_path: Path) -> None
 def test_resume_with_changed_config_fails_cleanly(ppo_run: Path) -> None:
     before = {p: p.stat().st_mtime_ns for p in ppo_run.rglob("*")}
     proc = run_cli("pretrain", "--resume", str(ppo_run), "--set", "hyperparams.n_steps=32")
-    assert "no longer matches" in _one_line_error(proc)
+    assert "no longer matches" in error_line(proc)
     assert {p: p.stat().st_mtime_ns for p in ppo_run.rglob("*")} == before
 
 
@@ -104,9 +97,7 @@ def test_corrupt_checkpoint_exit_2_and_nothing_written(
     else:
         latest.unlink()
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
-    line = _one_line_error(
-        run_cli("pretrain", "--resume", str(run), "--set", "total_timesteps=512")
-    )
+    line = error_line(run_cli("pretrain", "--resume", str(run), "--set", "total_timesteps=512"))
     assert "model.zip" in line and ("corrupt" in line or "missing" in line)
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == before
 
@@ -125,12 +116,12 @@ def test_bad_input_exit_2_one_line(args: list[str], words: str, tmp_path: Path) 
     out = tmp_path / "never"
     if args[0] != "--resume":
         args = [*args, "--out", str(out)]
-    assert words in _one_line_error(run_cli("pretrain", *args))
+    assert words in error_line(run_cli("pretrain", *args))
     assert not out.exists()
 
 
 def test_existing_out_dir_is_never_clobbered(ppo_run: Path) -> None:
-    assert "not empty" in _one_line_error(run_cli("pretrain", "smoke", "--out", str(ppo_run)))
+    assert "not empty" in error_line(run_cli("pretrain", "smoke", "--out", str(ppo_run)))
 
 
 def test_ctrl_c_saves_checkpoint_and_exits_cleanly(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from sim2real.config import load_config
 from sim2real.errors import ConfigError
 from sim2real.training import train
 from sim2real.training.run_dir import RunDir, verify_checkpoint
-from tests.training.cli_helpers import run_cli
+from tests.cli_runner import run_cli
 
 TINY = ["total_timesteps=128", "eval.freq=0", "eval.at_start=false", "checkpoint_freq=0"]
 
