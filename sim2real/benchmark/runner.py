@@ -29,9 +29,10 @@ from sim2real.benchmark.backends import run_jobs
 from sim2real.benchmark.config import SCRATCH, BenchmarkConfig, config_hash
 from sim2real.benchmark.jobs import RunJob, ZeroShotJob
 from sim2real.benchmark.report import build_report, write_report
-from sim2real.errors import ConfigError, ModelFileError
+from sim2real.errors import ConfigError, ModelFileError, Sim2RealError
 from sim2real.metrics import MetricOptions
 from sim2real.resources import data_dir
+from sim2real.training.run_dir import RunDir
 
 __all__ = ["BenchmarkResult", "default_out_dir", "plan_jobs", "resolve_source", "run_benchmark"]
 
@@ -56,11 +57,12 @@ def default_out_dir(config: BenchmarkConfig) -> Path:
 
 
 def _find_run(name: str) -> Path:
-    for candidate in (Path(name), data_dir("policies") / name):
-        if (candidate / "config.yaml").is_file() and (candidate / "model.zip").is_file():
-            return candidate.resolve()
+    for candidate in (RunDir(name), RunDir(data_dir("policies") / name)):
+        if candidate.is_run() and candidate.has_model():
+            return candidate.path.resolve()
     raise ModelFileError(
-        f"source run {name!r} not found (need a run directory with config.yaml and model.zip, "
+        f"source run {name!r} not found (need a run directory with {RunDir.CONFIG} and "
+        f"{RunDir.MODEL}, "
         f"a path or a name under {data_dir('policies')})"
     )
 
@@ -69,10 +71,11 @@ def _source_steps(run: Path, given: int | None) -> int:
     if given is not None:
         return given
     try:
-        return int(json.loads((run / "summary.json").read_text())["steps"])
-    except (OSError, ValueError, KeyError):
+        return int(RunDir(run).read_summary()["steps"])
+    except (Sim2RealError, ValueError, KeyError, TypeError):
         raise ConfigError(
-            f"{run}: summary.json has no step count; set source.steps to the pretraining samples"
+            f"{run}: {RunDir.SUMMARY} has no step count; set source.steps to the pretraining "
+            "samples"
         ) from None
 
 
@@ -90,13 +93,10 @@ def resolve_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path
             f"source.pretrain trains env {pre.env!r} but the benchmark env is {config.env!r}"
         )
     run = Path(config.cache_dir) / f"{pre.env}__{config_hash(pre.to_dict())}"
-    summary = run / "summary.json"
-    if not (summary.is_file() and json.loads(summary.read_text()).get("status") == "finished"):
+    if not RunDir(run).finished():
         from sim2real.training import train
 
-        resume = (
-            run if (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()) else None
-        )
+        resume = run if RunDir(run).has_checkpoints() else None
         train(
             None if resume else pre,
             out_dir=None if resume else run,
@@ -120,7 +120,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 def target_config(config: BenchmarkConfig, source_run: Path, arm: str, seed: int) -> dict[str, Any]:
     """The ``ExperimentConfig`` dict of one run: the source's config + ``train`` overrides, with
     the benchmark's target, budget, evaluation schedule and seed (identical for every arm)."""
-    base = yaml.safe_load((source_run / "config.yaml").read_text()) or {}
+    base = RunDir(source_run).read_config_data()
     data = _merge(base, config.train)
     data.update(
         experiment=f"{config.benchmark}-{arm}",

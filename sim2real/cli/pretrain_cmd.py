@@ -12,6 +12,7 @@ __all__ = ["register"]
 
 def _print_result(result: Any, as_json: bool) -> None:
     from sim2real.cli._output import console, print_json
+    from sim2real.training import RunDir
 
     summary = dict(result.summary)
     summary["run_dir"] = str(result.path)
@@ -25,7 +26,7 @@ def _print_result(result: Any, as_json: bool) -> None:
     for key, ev in summary["final_eval"].items():
         console.print(f"  eval {key}: {ev['mean']:.2f} ± {ev['std']:.2f}")
     console.print(f"results: {result.path}")
-    console.print(f"  tensorboard --logdir {Path(result.path) / 'tb'}")
+    console.print(f"  tensorboard --logdir {RunDir(result.path).tb}")
 
 
 def pretrain(
@@ -67,12 +68,11 @@ def pretrain(
             "--out and --resume exclude each other (a resumed run stays in its directory)"
         )
     if config is None:
-        cfg_path = Path(resume) / "config.yaml"
-        if not cfg_path.is_file():
-            from sim2real.errors import CheckpointError
+        from sim2real.training import RunDir
 
-            raise CheckpointError(f"{resume}: not a run directory (config.yaml is missing)")
-        cfg = load_config(cfg_path, overrides)
+        run = RunDir(resume)
+        run.read_config_data()  # not a run directory / damaged: a one-line CheckpointError
+        cfg = load_config(run.config, overrides)
     else:
         cfg = load_config(config, overrides)
     from sim2real.cli._training import check_domain, run_interruptible

@@ -11,14 +11,13 @@ __all__ = ["register"]
 
 
 def _print_result(result: Any, as_json: bool) -> None:
-    import json
-
     from sim2real.cli._output import console, print_json
+    from sim2real.training import RunDir
 
     summary = dict(result.summary)
     summary["run_dir"] = str(result.path)
-    info_path = Path(result.path) / "transfer.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    run = RunDir(result.path)
+    info = run.read_transfer_info()
     summary["transfer"] = {
         "totals": info.get("log", {}).get("totals", {}),
         "events": info.get("events", []),
@@ -42,8 +41,8 @@ def _print_result(result: Any, as_json: bool) -> None:
     for key, ev in summary["final_eval"].items():
         label = f"{result.config.domain} (trained on)" if key == "train_domain" else key
         console.print(f"  eval {label}: {ev['mean']:.2f} ± {ev['std']:.2f}")
-    console.print(f"results: {result.path}  (transfer log: {info_path.name})")
-    console.print(f"  tensorboard --logdir {Path(result.path) / 'tb'}")
+    console.print(f"results: {result.path}  (transfer log: {run.transfer_info.name})")
+    console.print(f"  tensorboard --logdir {run.tb}")
 
 
 def transfer_command(

@@ -109,9 +109,9 @@ def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu
         ctrl = PolicyController.load(path, backend=backend)  # type: ignore[arg-type]
         folder = Path(ctrl.metadata["_dir"])
         return ArtifactAgent(ctrl, folder.name, ctrl.metadata["source"].get("env"))
-    from sim2real.training import load_run
+    from sim2real.training import RunDir, load_run
 
     run = load_run(path, device=device)
     name = path.name if path.is_dir() else path.stem
-    run_path = run.path if (run.path / "config.yaml").is_file() else None
+    run_path = run.path if RunDir(run.path).is_run() else None
     return SB3Agent(run.model, run.vec_normalize, name, run.env_name, run_path)

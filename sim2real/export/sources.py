@@ -60,7 +60,7 @@ def resolve_source(
     path = Path(source)
     if not path.exists():
         raise ModelFileError(f"{path}: no such run directory or model file")
-    from sim2real.training import load_run
+    from sim2real.training import RunDir, load_run
 
     run = load_run(path, best=best)
     config = run.config
@@ -76,5 +76,5 @@ def resolve_source(
         env=env or run.env_name,
         domain=domain or (config.domain if config is not None else None),
         path=path,
-        model_file=path / ("best_model.zip" if best else "model.zip") if path.is_dir() else path,
+        model_file=RunDir(path).model_file(best) if path.is_dir() else path,
     )

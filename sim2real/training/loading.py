@@ -14,10 +14,11 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 from sim2real.config import ExperimentConfig
 from sim2real.errors import ModelFileError, Sim2RealError
 from sim2real.training.algorithms import ALGOS
+from sim2real.training.resume import saved_config
 from sim2real.training.run_dir import RunDir
 from sim2real.training.vec_env import load_vec_normalize, make_vec_env
 
-__all__ = ["LoadedRun", "find_run_dir", "load_run", "read_eval_curve", "read_evaluations"]
+__all__ = ["LoadedRun", "load_run", "read_eval_curve", "read_evaluations"]
 
 
 @dataclass
@@ -35,7 +36,7 @@ class LoadedRun:
     def make_env(self, domain: str | Any = "nominal", n_envs: int = 1, seed: int = 0) -> VecEnv:
         """A vec env on ``domain`` wrapped with this run's (frozen) normalization statistics."""
         if self.env_name is None:
-            raise ModelFileError(f"{self.path}: no config.yaml next to the model, env unknown")
+            raise ModelFileError(f"{self.path}: no {RunDir.CONFIG} next to the model, env unknown")
         venv = make_vec_env(self.env_name, domain, n_envs, seed)
         if self.vec_normalize is None:
             return venv
@@ -44,16 +45,7 @@ class LoadedRun:
 
     @property
     def _vn_path(self) -> Path:
-        return self.path / "vecnormalize.pkl"
-
-
-def find_run_dir(path: Path) -> Path | None:
-    """The run directory a model file belongs to (``model.zip``, ``best_model.zip`` or a
-    checkpoint's ``model.zip``), ``None`` for a stray ``.zip``."""
-    for cand in (path.parent, path.parent.parent.parent):
-        if (cand / "config.yaml").is_file():
-            return cand
-    return None
+        return RunDir(self.path).vecnormalize
 
 
 def _algo_of(zip_path: Path) -> str:
@@ -81,39 +73,30 @@ def load_run(path: str | Path, *, device: str = "cpu", best: bool = False) -> Lo
     Raises:
         ModelFileError: missing, corrupt or truncated files (one line naming the file).
     """
-    from sim2real.training.resume import saved_config
-
     path = Path(path)
     if path.is_dir():
-        run_path: Path | None = path
-        zip_path = path / ("best_model.zip" if best else "model.zip")
+        run: RunDir | None = RunDir(path)
+        zip_path = RunDir(path).model_file(best)
     else:
         if path.suffix != ".zip" and path.with_suffix(".zip").is_file():
             path = path.with_suffix(".zip")
-        zip_path, run_path = path, find_run_dir(path)
+        zip_path, run = path, RunDir.of(path)
     if not zip_path.is_file():
         raise ModelFileError(f"{zip_path}: model file not found (is {path} a sim2real run?)")
     config: ExperimentConfig | None = None
-    if run_path is not None:
+    if run is not None:
         try:
-            config = saved_config(RunDir(run_path))
+            config = saved_config(run)
         except Sim2RealError as exc:
             raise ModelFileError(str(exc)) from None
-    algo = config.algo if config is not None else _algo_of(zip_path)
-    try:
-        model = ALGOS[algo].load(zip_path, device=device)
-    except Exception as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ModelFileError(f"{zip_path}: cannot load the model ({reason})") from None
-    vn_dir = run_path if run_path is not None else zip_path.parent
-    vn_file = vn_dir / "vecnormalize.pkl"
-    if zip_path.name == "best_model.zip" and (vn_dir / "best_vecnormalize.pkl").is_file():
-        vn_file = vn_dir / "best_vecnormalize.pkl"  # the statistics of the best model's time
-    vn = load_vec_normalize(vn_file) if vn_file.is_file() else None
+    model = _load_model(zip_path, config.algo if config is not None else _algo_of(zip_path), device)
+    folder = run if run is not None else RunDir(zip_path.parent)
+    vn_file = folder.vecnormalize_for(zip_path)
+    vn = load_vec_normalize(vn_file) if vn_file is not None else None
     if config is not None and config.normalize and vn is None:
-        raise ModelFileError(f"{vn_dir}/vecnormalize.pkl: missing, but the run used normalization")
+        raise ModelFileError(f"{folder.vecnormalize}: missing, but the run used normalization")
     return LoadedRun(
-        path=run_path or zip_path.parent,
+        path=folder.path,
         config=config,
         model=model,
         vec_normalize=vn,
@@ -121,20 +104,26 @@ def load_run(path: str | Path, *, device: str = "cpu", best: bool = False) -> Lo
     )
 
 
+def _load_model(zip_path: Path, algo: str, device: str) -> BaseAlgorithm:
+    try:
+        return ALGOS[algo].load(zip_path, device=device)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelFileError(f"{zip_path}: cannot load the model ({reason})") from None
+
+
 def read_evaluations(run_dir: str | Path) -> dict[str, dict[str, list]]:
     """All curves of ``evaluations.json`` (``{"train_domain": {...}, "target/<name>": {...}}``;
     an old run's ``source`` key is read as ``train_domain``)."""
-    from sim2real.evaluation.episodes import upgrade_evaluations
-
-    path = Path(run_dir) / "evaluations.json"
-    try:
-        return upgrade_evaluations(json.loads(path.read_text()))
-    except FileNotFoundError:
+    run = RunDir(run_dir)
+    if not run.evaluations.is_file():
         raise ModelFileError(
-            f"{path}: no evaluations (did the run evaluate? eval.freq > 0)"
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"{path}: unreadable ({type(exc).__name__})") from None
+            f"{run.evaluations}: no evaluations (did the run evaluate? eval.freq > 0)"
+        )
+    try:
+        return run.read_evaluations()
+    except Sim2RealError as exc:
+        raise ModelFileError(str(exc)) from None
 
 
 def read_eval_curve(run_dir: str | Path, domain: str = "train_domain") -> dict[str, list]:
@@ -148,5 +137,5 @@ def read_eval_curve(run_dir: str | Path, domain: str = "train_domain") -> dict[s
         if key in data:
             return data[key]
     raise ModelFileError(
-        f"{Path(run_dir) / 'evaluations.json'}: no curve for {domain!r} (have: {', '.join(data)})"
+        f"{RunDir(run_dir).evaluations}: no curve for {domain!r} (have: {', '.join(data)})"
     )

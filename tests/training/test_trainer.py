@@ -1,4 +1,4 @@
-"""In-process `train()`: same seed -> same parameters, model_builder, NaN guard, load_run."""
+"""In-process `train()`: same seed -> same parameters, RunBuilder, NaN guard, load_run."""
 
 from __future__ import annotations
 
