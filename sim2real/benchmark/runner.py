@@ -34,7 +34,7 @@ from sim2real.metrics import MetricOptions
 from sim2real.resources import data_dir
 from sim2real.training.run_dir import RunDir
 
-__all__ = ["BenchmarkResult", "default_out_dir", "plan_jobs", "resolve_source", "run_benchmark"]
+__all__ = ["BenchmarkResult", "default_out_dir", "plan_jobs", "prepare_source", "run_benchmark"]
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -79,7 +79,7 @@ def _source_steps(run: Path, given: int | None) -> int:
         ) from None
 
 
-def resolve_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path, int]:
+def prepare_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path, int]:
     """The source run directory and its pretraining samples; pretrains (cached) if needed."""
     src = config.source
     if src.run is not None:
@@ -212,7 +212,7 @@ def run_benchmark(
     notify = progress or (lambda event, data: None)
     out = Path(out) if out is not None else default_out_dir(config)
     started, t0 = utc_now(), time.perf_counter()
-    source_run, source_steps = resolve_source(config, quiet=quiet)
+    source_run, source_steps = prepare_source(config, quiet=quiet)
     notify("source", {"path": str(source_run), "steps": source_steps})
     _claim_out_dir(config, out, source_run, source_steps)
 

@@ -30,6 +30,7 @@ from stable_baselines3.common.logger import HParam
 
 from sim2real.evaluation.agents import SB3Agent
 from sim2real.evaluation.episodes import TRAIN_DOMAIN, evaluate_env
+from sim2real.training.loading import LoadedPolicy
 from sim2real.training.run_dir import RunDir
 
 __all__ = [
@@ -168,7 +169,8 @@ class MultiDomainEvalCallback(BaseCallback):
         """Run the evaluation now; returns the mean return per domain key."""
         t0 = time.perf_counter()
         train_vn = self.model.get_vec_normalize_env()
-        agent = SB3Agent(self.model, train_vn, "training", None, deterministic=self.deterministic)
+        policy = LoadedPolicy(self.model, train_vn)
+        agent = SB3Agent(policy, deterministic=self.deterministic, label="training")
         step = int(self.num_timesteps)
         for key, (env_name, domain, env) in self.eval_envs.items():
             res = evaluate_env(agent, env, env_name, domain, episodes=self.episodes, seed=self.seed)

@@ -21,10 +21,18 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig
 from sim2real.errors import ConfigError
-from sim2real.training import RunBuilder, RunDir, RunResult, build_model, train
+from sim2real.training import (
+    LoadedPolicy,
+    RunBuilder,
+    RunDir,
+    RunResult,
+    build_model,
+    load_policy,
+    train,
+)
 from sim2real.training.start import ModelFactory, Prepared
 from sim2real.training.trainer import CallbackFactory
-from sim2real.transfer.api import Source, load_source, transfer
+from sim2real.transfer.api import transfer
 from sim2real.transfer.callbacks import (
     EarlyStopper,
     StopOnEvalFile,
@@ -101,12 +109,12 @@ def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -
     source_path = str(config.transfer.source)
     if resume is not None:
         source_path = _source_for_resume(source_path, Path(resume))
-    src = load_source(source_path)
+    src = load_policy(source_path)
     exp = config.experiment_config()
     _check_early_stopping(config.spec, exp)
     info = {
         "source": source_path,
-        "source_env": src.env_name,
+        "source_env": src.env,
         "target": f"{exp.env}:{exp.domain}",
         "spec": config.spec.model_dump(mode="json", by_alias=True),
     }
@@ -128,7 +136,7 @@ def _check_early_stopping(spec: TransferSpec, exp: ExperimentConfig) -> None:
         )
 
 
-def _model_factory(src: Source, config: TransferConfig) -> ModelFactory:
+def _model_factory(src: LoadedPolicy, config: TransferConfig) -> ModelFactory:
     """Build the target config's model as a template, then transfer the source into it."""
     spec, block = config.spec, config.transfer.model_dump(mode="json", by_alias=True)
 
