@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "CheckpointError",
     "ConfigError",
+    "DatasetError",
     "DomainError",
     "ModelFileError",
     "ParameterError",
@@ -25,6 +26,10 @@ class Sim2RealError(Exception):
 
 class ConfigError(Sim2RealError, ValueError):
     """An experiment config is invalid (names the file, the key and the problem)."""
+
+
+class DatasetError(Sim2RealError, ValueError):
+    """A rollout dataset is unreadable or does not fit the env (names, shapes, NaN)."""
 
 
 class DomainError(Sim2RealError, ValueError):

@@ -28,7 +28,7 @@ import yaml
 from sim2real.benchmark.backends import run_jobs
 from sim2real.benchmark.config import SCRATCH, BenchmarkConfig, config_hash
 from sim2real.benchmark.jobs import RunJob, ZeroShotJob
-from sim2real.benchmark.report import build_report, write_report
+from sim2real.benchmark.report import BenchmarkReport, build_report, write_report
 from sim2real.errors import ConfigError, ModelFileError, Sim2RealError
 from sim2real.metrics import MetricOptions
 from sim2real.resources import data_dir
@@ -44,7 +44,7 @@ class BenchmarkResult:
     """What :func:`run_benchmark` produced."""
 
     path: Path
-    report: dict[str, Any]
+    report: BenchmarkReport
     files: dict[str, Path]
     reused: int
     computed: int

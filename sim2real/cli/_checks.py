@@ -16,6 +16,7 @@ __all__ = [
     "check_benchmark_out",
     "check_count",
     "check_finite",
+    "check_record_option",
     "check_seed",
     "check_writable_dir",
     "check_writable_file",
@@ -80,6 +81,20 @@ def check_writable_file(option: str, path: Path | None) -> None:
     if path.is_dir():
         raise Sim2RealError(f"{option} {path}: is a folder; give a file path")
     check_writable_dir(option, path.parent)
+
+
+def check_record_option(path: Path | None) -> None:
+    """``--record FILE``: a writable ``.npz`` path (an existing file is appended to, so it must
+    be a valid rollout file; its names are checked against the env before episodes run)."""
+    if path is None:
+        return
+    if path.suffix != ".npz":
+        raise Sim2RealError(f"--record {path}: a rollout file must end in .npz")
+    check_writable_file("--record", path)
+    if path.exists():
+        from sim2real.controller.recording import load_rollouts
+
+        load_rollouts(path)
 
 
 def _probe(option: str, path: Path, base: Path) -> None:

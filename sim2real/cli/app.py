@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim2real.cli.evaluate_cmd",
     "sim2real.cli.export_cmd",
     "sim2real.cli.deploy_cmd",
+    "sim2real.cli.identify_cmd",
 )
 
 app = typer.Typer(

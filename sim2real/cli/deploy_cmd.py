@@ -50,10 +50,13 @@ def deploy(
         None, "--max-delta", help="Rate limit: largest change of an action entry per tick."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the first episode."),
+    record: Path = typer.Option(
+        None, "--record", help="Append every transition (with simulator states) to this .npz."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
 ) -> None:
     """Control the simulated robot in real time; report returns, act latency and deadline misses."""
-    from sim2real.cli._checks import check_seed
+    from sim2real.cli._checks import check_record_option, check_seed
     from sim2real.cli._output import console, print_json
     from sim2real.errors import Sim2RealError
     from sim2real.evaluation import deploy as run_deploy
@@ -65,6 +68,7 @@ def deploy(
         raise Sim2RealError(f"--on-nonfinite: expected zeros or hold_last, got {on_nonfinite!r}")
     _check_timing(artifact, rate, seconds, max_delta)
     check_seed(seed)
+    check_record_option(record)
     env, which = parse_target(target, default_env="") if target else (None, "nominal")
     report = run_deploy(
         artifact,
@@ -76,6 +80,7 @@ def deploy(
         on_nonfinite=on_nonfinite,
         max_delta=max_delta,
         seed=seed,
+        record=record,
     )
     if as_json:
         print_json(report)
@@ -100,6 +105,8 @@ def deploy(
         f"  episodes completed {report['episodes_completed']}: returns {returns}; "
         f"running episode {report['partial_return']:.1f}"
     )
+    if report["record"]:
+        console.print(f"  recorded to {report['record']}")
     ctrl = report["controller"]
     console.print(f"  non-finite observations replaced: {ctrl.get('nonfinite_observations', 0)}")
     if report["sim_time_factor"] and abs(report["sim_time_factor"] - 1.0) > 0.01:

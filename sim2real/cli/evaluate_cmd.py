@@ -71,10 +71,13 @@ def evaluate(
     backend: str = typer.Option(
         "numpy", "--backend", help="Exported policies: numpy | onnxruntime."
     ),
+    record: Path = typer.Option(
+        None, "--record", help="Append the episodes (with simulator states) to this .npz file."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """Evaluate a policy on ENV:TARGET: mean, std, 95% CI, success rate; sweeps and videos."""
-    from sim2real.cli._checks import check_writable_dir, check_writable_file
+    from sim2real.cli._checks import check_record_option, check_writable_dir, check_writable_file
     from sim2real.cli._output import console, print_json
     from sim2real.errors import Sim2RealError
     from sim2real.evaluation import (
@@ -93,6 +96,7 @@ def evaluate(
     if axes:
         check_writable_dir("--out", out)
     check_writable_file("--video", video)
+    check_record_option(record)
     agent = load_agent(policy, backend=backend)
     if target is None and agent.env is None:
         raise Sim2RealError(f"{policy}: the policy records no env; give --target ENV:TARGET")
@@ -101,7 +105,16 @@ def evaluate(
         axes = check_sweep(env, which, axes)
         check_writable_dir("--out", out or _default_out(agent))
     result: dict[str, Any] = {"policy": str(policy), "kind": agent.kind}
-    result["evaluation"] = run_evaluate(agent, env, which, episodes=episodes, seed=seed).to_dict()
+    if record is not None:
+        from sim2real.identification.record import record_episodes
+
+        data, ev_result = record_episodes(
+            agent, env, which, episodes=episodes, seed=seed, path=record
+        )
+        result["record"] = {"path": str(record), "transitions": len(data)}
+    else:
+        ev_result = run_evaluate(agent, env, which, episodes=episodes, seed=seed)
+    result["evaluation"] = ev_result.to_dict()
     if axes:
         sweep_result = run_sweep(agent, env, which, axes, episodes=episodes, seed=seed)
         sweep_result["files"] = save_sweep(sweep_result, out or _default_out(agent))
@@ -127,6 +140,8 @@ def evaluate(
         files = result["sweep"]["files"]
         console.print(f"  sweep: {files['png']}\n         {files['json']}")
         console.print(f"  tensorboard --logdir {files['tensorboard']}")
+    if "record" in result:
+        console.print(f"  recorded {result['record']['transitions']} transitions to {record}")
     if "video" in result:
         v = result["video"]
         console.print(f"  video: {v['path']} ({v['frames']} frames at {v['fps']:.0f} fps)")

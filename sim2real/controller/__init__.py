@@ -11,6 +11,7 @@ from __future__ import annotations
 from sim2real.controller.artifact import load_metadata, sha256_file
 from sim2real.controller.loop import ControlLoop, LoopReport, RobotInterface, StepFeedback
 from sim2real.controller.policy_controller import Backend, NonFinitePolicy, PolicyController
+from sim2real.controller.recording import RolloutDataset, RolloutRecorder, load_rollouts
 from sim2real.controller.weights import MlpPolicyWeights
 
 __all__ = [
@@ -21,7 +22,10 @@ __all__ = [
     "NonFinitePolicy",
     "PolicyController",
     "RobotInterface",
+    "RolloutDataset",
+    "RolloutRecorder",
     "StepFeedback",
     "load_metadata",
+    "load_rollouts",
     "sha256_file",
 ]

@@ -1,6 +1,8 @@
 """A fixed-rate control loop around a :class:`RobotInterface` (a real robot or the simulator).
 
 Each tick: read the observation, compute the action, send it, then sleep until the next tick.
+With a :class:`~sim2real.controller.recording.RolloutRecorder` the loop also records every
+transition (after the action is sent, so recording never delays it) for system identification.
 A tick whose work ends after its deadline (tick start + period) is a *deadline miss*; the loop
 then re-aligns to the next period boundary instead of bursting to catch up.
 """
@@ -14,14 +16,18 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
+from sim2real.controller.recording import RolloutRecorder
+
 __all__ = ["ControlLoop", "LoopReport", "RobotInterface", "StepFeedback"]
 
 
 class StepFeedback(NamedTuple):
-    """What a simulated robot can tell after an action: reward and whether the episode ended."""
+    """What a simulated robot can tell after an action: reward and whether the episode ended
+    (``truncated``: it ended by a time limit, not in a terminal state)."""
 
     reward: float
     done: bool
+    truncated: bool = False
 
 
 @runtime_checkable
@@ -86,6 +92,8 @@ class ControlLoop:
         warmup: called once shortly (~0.3 ms) before each tick, e.g. ``PolicyController.warm``:
             after a sleep the policy's code and data are out of the CPU caches, and a dry run
             makes the real ``act`` several times faster on a busy machine.
+        recorder: records each transition ``(obs, action, next obs, reward, done)`` with its
+            time since the start of the run; call ``recorder.save(path)`` afterwards.
         clock, sleep: injectable for tests (defaults ``time.perf_counter_ns``, ``time.sleep``).
     """
 
@@ -97,6 +105,7 @@ class ControlLoop:
         *,
         on_reset: Callable[[], None] | None = None,
         warmup: Callable[[], object] | None = None,
+        recorder: RolloutRecorder | None = None,
         clock: Callable[[], int] = time.perf_counter_ns,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -105,6 +114,7 @@ class ControlLoop:
         self.robot, self.act, self.rate_hz = robot, act, float(rate_hz)
         self.on_reset = on_reset
         self.warmup = warmup
+        self.recorder = recorder
         self._clock, self._sleep = clock, sleep
 
     def run(self, seconds: float | None = None, ticks: int | None = None) -> LoopReport:
@@ -123,18 +133,28 @@ class ControlLoop:
         clock = self._clock
         start = clock()
         deadline = start + period
+        rec = self.recorder
+        pending: tuple[np.ndarray, StepFeedback | None] | None = None  # last tick, to record
         for i in range(n_ticks):
             tick_start = clock()
             obs = self.robot.read_observation()
+            state = rec.snapshot() if rec is not None else None  # None on a real robot
             t0 = clock()
             action = self.act(obs)
             act_ns[i] = clock() - t0
             feedback = self.robot.send_action(action)
             done_at = clock()
             work_ns[i] = done_at - tick_start
+            if rec is not None:
+                self._record(rec, pending, obs, (tick_start - start) / 1e9, state)
+                pending = (action, feedback)
             if feedback is not None:
                 ep_return += float(feedback.reward)
                 if feedback.done:
+                    if rec is not None:
+                        last = self.robot.read_observation()
+                        self._record(rec, pending, last, None, rec.snapshot())
+                        pending = None
                     returns.append(ep_return)
                     ep_return = 0.0
                     self.robot.reset()
@@ -147,6 +167,10 @@ class ControlLoop:
             else:
                 self._wait_until(deadline)
                 deadline += period
+        if rec is not None and pending is not None:
+            last, t = self.robot.read_observation(), (clock() - start) / 1e9
+            self._record(rec, pending, last, t, rec.snapshot())
+            rec.end()
         duration = (clock() - start) / 1e9
         stats = getattr(getattr(self.act, "__self__", None), "stats", None)
         return LoopReport(
@@ -162,6 +186,24 @@ class ControlLoop:
             partial_return=ep_return,
             controller=stats() if callable(stats) else {},
         )
+
+    @staticmethod
+    def _record(
+        rec: RolloutRecorder,
+        pending: tuple[np.ndarray, StepFeedback | None] | None,
+        obs: np.ndarray,
+        t: float | None,
+        state: np.ndarray | None,
+    ) -> None:
+        """Complete the pending transition with ``obs`` (or start an episode at ``obs``)."""
+        if pending is None:
+            rec.start_episode(obs, t or 0.0, state)
+            return
+        action, fb = pending
+        done = fb is not None and fb.done
+        truncated = done and fb is not None and fb.truncated
+        reward = float(fb.reward) if fb is not None else 0.0
+        rec.add_step(action, obs, reward, done and not truncated, truncated, t, state)
 
     def _wait_until(self, deadline_ns: int) -> None:
         # sleep most of the way, warm the policy up, then spin the last ~200 us for a precise tick

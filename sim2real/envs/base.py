@@ -7,7 +7,11 @@ Subclasses load a robot and define the task through five hooks (``_load``, ``_re
   the robot's body parameters (:class:`~sim2real.envs.body_dynamics.BodyDynamics`), gravity,
   frame skip (control period), action latency, motor strength and observation noise/bias;
 * the step loop: latency buffer, one ``stepSimulation`` per control step (``numSubSteps`` =
-  frame skip), noise, non-finite detection, ``rgb_array`` rendering.
+  frame skip), noise, non-finite detection, ``rgb_array`` rendering;
+* the simulator state (:meth:`get_sim_state`, :meth:`set_sim_state`): a flat float64 vector of
+  every body's base pose and velocity, every joint's position and velocity, the action history
+  and the task's own variables (``_task_state``), so the simulator can be put back into a recorded
+  state (system identification resets it to each recorded step).
 
 Values set with :meth:`set_dynamics` persist across ``reset`` until changed again, so a domain
 wrapper (or a user) sets them between episodes and they really act in the physics.
@@ -98,6 +102,7 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._act_buf = np.zeros((MAX_LATENCY + 1, n_act))
         self._act_head = 0
         self._elapsed_steps = 0
+        self._reset_raw = np.zeros(n_obs)
         if dynamics:
             self.parameters.set(dynamics)
         self._sync_parameters()
@@ -133,6 +138,14 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         Called right after :meth:`_observe`, so it may use state that ``_observe`` cached.
         """
         raise NotImplementedError
+
+    def _task_state(self) -> list[float]:
+        """Task variables outside the physics that the next step depends on (e.g. the reset
+        height a walker's ``torso_dz`` is measured from); restored by :meth:`_set_task_state`."""
+        return []
+
+    def _set_task_state(self, values: np.ndarray) -> None:
+        """Restore what :meth:`_task_state` returned."""
 
     # ------------------------------------------------------------------ dynamics interface
     @property
@@ -255,6 +268,97 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
                 self._apply_extra(name, value)
         self._has_noise = bool(np.any(self._noise_std) or np.any(self._noise_bias))
 
+    # ------------------------------------------------------------------ simulator state
+    def _state_layout(self) -> list[tuple[int, list[int]]]:
+        """``(body id, movable joint indices)`` of every body, cached (the scene never changes)."""
+        layout = getattr(self, "_layout", None)
+        if layout is None:
+            p = self._p
+            layout = []
+            for i in range(p.getNumBodies()):
+                body = p.getBodyUniqueId(i)
+                joints = [
+                    j
+                    for j in range(p.getNumJoints(body))
+                    if p.getJointInfo(body, j)[2] != pybullet.JOINT_FIXED
+                ]
+                layout.append((body, joints))
+            self._layout: list[tuple[int, list[int]]] | None = layout
+        return layout
+
+    def get_sim_state(self) -> np.ndarray:
+        """The full simulator state as a flat float64 vector (what :meth:`set_sim_state` takes).
+
+        Layout: elapsed steps, action-buffer head, the action buffer, then per body its base
+        position (3), orientation quaternion (4), linear and angular velocity (3 + 3) and each
+        movable joint's position and velocity, then the task's own variables. Dynamics
+        parameters are not part of the state: they stay as set.
+        """
+        p = self._p
+        parts: list[float] = [float(self._elapsed_steps), float(self._act_head)]
+        parts += self._act_buf.ravel().tolist()
+        for body, joints in self._state_layout():
+            pos, orn = p.getBasePositionAndOrientation(body)
+            lin, ang = p.getBaseVelocity(body)
+            parts += [*pos, *orn, *lin, *ang]
+            for q, qd, *_ in p.getJointStates(body, joints) if joints else []:
+                parts += [q, qd]
+        parts += [float(v) for v in self._task_state()]
+        return np.array(parts, dtype=np.float64)
+
+    def set_sim_state(self, state: np.ndarray) -> None:
+        """Put the simulator into ``state`` (from :meth:`get_sim_state` of this env class).
+
+        Contact caches are not part of the state, so a step from a restored state can differ
+        from the recorded one by the solver's warm start (tiny compared with a parameter change).
+
+        Raises:
+            ValueError: ``state`` has the wrong length for this env.
+        """
+        state = np.asarray(state, dtype=np.float64)
+        expected = getattr(self, "_state_size", None)
+        if expected is None:
+            expected = self._state_size = len(self.get_sim_state())
+        if state.shape != (expected,):
+            raise ValueError(
+                f"{type(self).__name__}: a sim state has {expected} values, got shape "
+                f"{state.shape}; record it with the same env"
+            )
+        cid, values = self._client_id, state.tolist()
+        self._elapsed_steps, self._act_head = int(values[0]), int(values[1])
+        i = 2 + self._act_buf.size
+        self._act_buf[:] = state[2:i].reshape(self._act_buf.shape)
+        for body, joints in self._state_layout():
+            v = values[i : i + 13]
+            pybullet.resetBasePositionAndOrientation(body, v[0:3], v[3:7], physicsClientId=cid)
+            pybullet.resetBaseVelocity(body, v[7:10], v[10:13], physicsClientId=cid)
+            i += 13
+            if joints:
+                n = 2 * len(joints)
+                qs = [[q] for q in values[i : i + n : 2]]
+                qds = [[qd] for qd in values[i + 1 : i + n : 2]]
+                pybullet.resetJointStatesMultiDof(body, joints, qs, qds, physicsClientId=cid)
+                i += n
+        self._set_task_state(state[i:])
+
+    def state_from_observation(self, obs: np.ndarray) -> np.ndarray:
+        """A simulator state whose observation is ``obs`` (for recordings without states).
+
+        Raises:
+            NotImplementedError: the observation does not determine the state for this env.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot build a state from an observation")
+
+    def set_action_history(self, actions: np.ndarray) -> None:
+        """Fill the latency buffer with past actions (oldest first, the last one most recent),
+        so a restored state acts under any ``action_latency`` as the recorded robot did."""
+        past = np.asarray(actions, dtype=np.float64).reshape(-1, self._act_buf.shape[1])
+        past = past[-MAX_LATENCY:]
+        self._act_buf.fill(0.0)
+        self._act_head = 0
+        if len(past):  # slot -k (mod the buffer length) holds the action k steps ago
+            self._act_buf[-np.arange(len(past)) % (MAX_LATENCY + 1)] = past[::-1]
+
     # ------------------------------------------------------------------ gymnasium API
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -265,7 +369,16 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._act_head = 0
         self._elapsed_steps = 0
         self._reset_state()
-        return self._finish_observation(), {}
+        self._reset_raw = self._observe()
+        return self._finish_observation(self._reset_raw), {}
+
+    def observe_reset(self) -> np.ndarray:
+        """The last reset's observation again, with the current observation noise and bias.
+
+        For a wrapper that sets noise/bias after the inner reset: the physics is not queried
+        again (a second query right after a reset is not the same observation, e.g. contacts).
+        """
+        return self._finish_observation(self._reset_raw)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Advance one control step; actions outside [-1, 1] are clipped."""
@@ -286,9 +399,7 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         reward, terminated, info = self._reward(act)
         return self._finish_observation(raw), reward, terminated, False, info
 
-    def _finish_observation(self, obs: np.ndarray | None = None) -> np.ndarray:
-        if obs is None:
-            obs = self._observe()
+    def _finish_observation(self, obs: np.ndarray) -> np.ndarray:
         # one dot product detects NaN/inf (and absurd magnitudes); the precise check only then
         if not math.isfinite(obs.dot(obs)) and not np.isfinite(obs).all():
             bad = [self.observation_names[i] for i in np.flatnonzero(~np.isfinite(obs))[:4]]

@@ -57,6 +57,13 @@ class CartPoleBalanceEnv(BulletRobotEnv):
         self._p.resetJointState(self._cart, self._slider, 0.0, 0.0)
         self._p.resetJointState(self._cart, self._hinge, theta0, 0.0)
 
+    def state_from_observation(self, obs: np.ndarray) -> np.ndarray:
+        """The cart-pole state is its observation: slider and hinge position and velocity."""
+        x, vx, cos_t, sin_t, theta_dot = np.asarray(obs, dtype=np.float64).tolist()
+        self._p.resetJointState(self._cart, self._slider, x, vx)
+        self._p.resetJointState(self._cart, self._hinge, math.atan2(sin_t, cos_t), theta_dot)
+        return self.get_sim_state()
+
     def _apply_action(self, action: np.ndarray) -> None:
         force = self.max_force * float(self._motor_strength[0]) * float(action[0])
         _pb.setJointMotorControl2(

@@ -143,6 +143,14 @@ class WalkerEnv(BulletRobotEnv):
         self._initial_z = None
         self._contacts = [0.0] * len(self.contact_links)
 
+    def _task_state(self) -> list[float]:
+        return [self._initial_z if self._initial_z is not None else math.nan, self._distance]
+
+    def _set_task_state(self, values: np.ndarray) -> None:
+        z, distance = values.tolist()
+        self._initial_z = None if math.isnan(z) else z
+        self._distance = distance
+
     def _apply_action(self, action: np.ndarray) -> None:
         _pb.setJointMotorControlArray(
             self._robot,

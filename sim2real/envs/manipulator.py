@@ -135,6 +135,14 @@ class KukaReachEnv(PDRobotEnv):
         self._goal_xyz = tuple(self._goal.tolist())
         self._p.resetBasePositionAndOrientation(self._marker, self._goal_xyz, [0.0, 0.0, 0.0, 1.0])
 
+    def _task_state(self) -> list[float]:
+        return [*self._target_q.tolist(), *self._goal.tolist()]
+
+    def _set_task_state(self, values: np.ndarray) -> None:
+        n = len(self._target_q)
+        self._target_q[:] = values[:n]
+        self.set_goal(values[n : n + 3])
+
     def _apply_action(self, action: np.ndarray) -> None:
         tq = self._target_q
         np.multiply(action, self.action_step, out=self._delta_q)

@@ -96,6 +96,13 @@ class ReacherEnv(BulletRobotEnv):
         self._target_xy = (tx, ty)
         self._distance = -1.0  # set by the first _observe
 
+    def _task_state(self) -> list[float]:
+        return [*self._target, *self._target_xy, self._distance]
+
+    def _set_task_state(self, values: np.ndarray) -> None:
+        v = values.tolist()
+        self._target, self._target_xy, self._distance = tuple(v[0:3]), tuple(v[3:5]), v[5]
+
     def _apply_action(self, action: np.ndarray) -> None:
         _pb.setJointMotorControlArray(
             self._arm,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from sim2real.controller import ControlLoop, PolicyController, StepFeedback
+from sim2real.controller import ControlLoop, PolicyController, RolloutRecorder, StepFeedback
 from sim2real.errors import SpaceMismatchError
 from sim2real.evaluation.targets import make_target_env
 
@@ -46,7 +46,7 @@ class SimulatedRobot:
     def send_action(self, action: np.ndarray) -> StepFeedback:
         """Step the simulation with ``action``."""
         self._obs, reward, terminated, truncated, _ = self.env.step(action)
-        return StepFeedback(float(reward), bool(terminated or truncated))
+        return StepFeedback(float(reward), bool(terminated or truncated), bool(truncated))
 
     def close(self) -> None:
         """Close the env."""
@@ -64,10 +64,12 @@ def deploy(
     on_nonfinite: str = "zeros",
     max_delta: float | None = None,
     seed: int = 0,
+    record: str | Path | None = None,
 ) -> dict[str, Any]:
     """Load ``artifact``, run it on ``env:target`` in real time; the loop report as a dict.
 
-    ``env`` defaults to the policy's training env, ``rate_hz`` to its control rate.
+    ``env`` defaults to the policy's training env, ``rate_hz`` to its control rate. With
+    ``record``, every transition (and the simulator state) is appended to that rollout file.
 
     Raises:
         ModelFileError, SpaceMismatchError, DomainError: one line each.
@@ -97,11 +99,29 @@ def deploy(
             f"provides ({', '.join(names)}); deploy on the env the policy was exported from"
         )
     robot = SimulatedRobot(gym_env, seed)
+    recorder = None
+    if record is not None:
+        recorder = RolloutRecorder(
+            names,
+            ctrl.action_names,
+            meta={"env": env, "target": target, "policy": str(artifact), "seed": seed},
+            state_fn=getattr(base, "get_sim_state", None),
+            dt=1.0 / rate,
+        )
+        try:
+            recorder.check_appendable(record)
+        except Exception:
+            robot.close()
+            raise
     try:
-        loop = ControlLoop(robot, ctrl.act, rate, on_reset=ctrl.reset, warmup=ctrl.warm)
+        loop = ControlLoop(
+            robot, ctrl.act, rate, on_reset=ctrl.reset, warmup=ctrl.warm, recorder=recorder
+        )
         report = loop.run(seconds=seconds)
     finally:
         robot.close()
+    if recorder is not None and record is not None:
+        recorder.save(record)
     sim_dt = float(getattr(base, "control_dt", 0.0)) or None
     out = report.to_dict()
     out.update(
@@ -112,6 +132,7 @@ def deploy(
             "backend": backend,
             "sim_control_period": sim_dt,
             "sim_time_factor": (rate * sim_dt) if sim_dt else None,
+            "record": str(record) if record is not None else None,
         }
     )
     return out
