@@ -216,27 +216,7 @@ def run_benchmark(
     notify("source", {"path": str(source_run), "steps": source_steps})
     _claim_out_dir(config, out, source_run, source_steps)
 
-    jobs: list[RunJob | ZeroShotJob] = list(plan_jobs(config, out, source_run))
-    zero_shot_file = out / "zero_shot.json"
-    if not zero_shot_file.is_file():
-        jobs.insert(
-            0,
-            ZeroShotJob(str(source_run), config.env, config.target, config.eval.zero_shot_episodes),
-        )
-    notify("planned", {"jobs": len(jobs)})
-    results = run_jobs(
-        jobs,
-        backend=config.backend,
-        workers=config.workers,
-        ray_address=config.ray_address,
-        on_result=lambda job, res: notify(
-            "zero_shot" if isinstance(job, ZeroShotJob) else "run", res
-        ),
-    )
-    if isinstance(jobs[0], ZeroShotJob):
-        zero_shot_file.write_text(json.dumps(results.pop(0), indent=2) + "\n")
-    zero_shot = json.loads(zero_shot_file.read_text())
-
+    results, zero_shot = _run_jobs(config, out, source_run, notify)
     curves: dict[str, dict[int, tuple[list[float], list[float]]]] = {
         a: {} for a in config.arm_names
     }
@@ -267,14 +247,46 @@ def run_benchmark(
             "wall_time_s": round(time.perf_counter() - t0, 1),
         },
     )
+    files = _write_outputs(config, report, out)
+    reused = sum(1 for r in results if r.get("reused"))
+    return BenchmarkResult(out, report, files, reused=reused, computed=len(results) - reused)
+
+
+def _run_jobs(
+    config: BenchmarkConfig, out: Path, source_run: Path, notify: Progress
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run every arm x seed (finished ones are reused) and, once, the zero-shot evaluation."""
+    jobs: list[RunJob | ZeroShotJob] = list(plan_jobs(config, out, source_run))
+    zero_shot_file = out / "zero_shot.json"
+    if not zero_shot_file.is_file():
+        jobs.insert(
+            0,
+            ZeroShotJob(str(source_run), config.env, config.target, config.eval.zero_shot_episodes),
+        )
+    notify("planned", {"jobs": len(jobs)})
+    results = run_jobs(
+        jobs,
+        backend=config.backend,
+        workers=config.workers,
+        ray_address=config.ray_address,
+        on_result=lambda job, res: notify(
+            "zero_shot" if isinstance(job, ZeroShotJob) else "run", res
+        ),
+    )
+    if isinstance(jobs[0], ZeroShotJob):
+        zero_shot_file.write_text(json.dumps(results.pop(0), indent=2) + "\n")
+    return results, json.loads(zero_shot_file.read_text())
+
+
+def _write_outputs(config: BenchmarkConfig, report: BenchmarkReport, out: Path) -> dict[str, Path]:
+    """report.json, report.md, the figure and the TensorBoard folder (regenerated each time)."""
     files = write_report(
         report, out, title=f"{config.benchmark}: {config.env} -> {config.target_name}"
     )
     from sim2real.benchmark.tb_report import write_tensorboard
 
-    shutil.rmtree(out / "tb", ignore_errors=True)  # regenerated from the report each time
+    shutil.rmtree(out / "tb", ignore_errors=True)
     files["tensorboard"] = write_tensorboard(
         report, out / "tb", figure=files["figure"], markdown=files["markdown"].read_text()
     )
-    reused = sum(1 for r in results if r.get("reused"))
-    return BenchmarkResult(out, report, files, reused=reused, computed=len(results) - reused)
+    return files

@@ -18,7 +18,7 @@ from sim2real.transfer.adapters import (
     env_entry_names,
 )
 from sim2real.transfer.algorithms import TransferMixin, transfer_class_for
-from sim2real.transfer.normalization import carry_normalization
+from sim2real.transfer.normalization import carry_normalization, find_vec_normalize
 from sim2real.transfer.spec import TransferSpec
 from sim2real.transfer.surgery import TransferLog, apply_transfer
 
@@ -148,39 +148,17 @@ def transfer(
             f"{type(template).__name__}: transfer needs the same algorithm (set algo accordingly)"
         )
     maps = _space_maps(src, target_env, spec, names or {})
-    extra_policy: dict[str, Any] = {}
-    if maps.obs_adapter:
-        extractor = getattr(src.model.policy, "features_extractor_class", None)
-        if getattr(extractor, "__name__", "") != "FlattenExtractor":
-            raise ConfigError(
-                "adapter input_layer needs a source with the default flatten extractor"
-            )
-        extra_policy = {
-            "features_extractor_class": ObsAdapterExtractor,
-            "features_extractor_kwargs": {
-                "source_dim": int(np.prod(src.model.observation_space.shape or (1,))),
-                "init_map": list(maps.obs.target_of),
-            },
-        }
     model = rebuild_as(
-        template or src.model, cls, target_env, policy_kwargs=extra_policy, seed=seed
+        template or src.model, cls, target_env, policy_kwargs=_adapter_kwargs(src, maps), seed=seed
     )
     assert isinstance(model, TransferMixin)
     for module in model.policy.modules():
         if isinstance(module, ObsAdapterExtractor):
             module.reset_to_map()
     log: TransferLog = apply_transfer(src.model, model, spec, maps)
-    if normalize:
-        obs_map = None if maps.obs_adapter else maps.obs
-        log.notes.append("observation normalization: " + carry_normalization(
-            src.vec_normalize, target_env, spec.normalization, obs_map
-        ))  # fmt: skip
-    elif spec.normalization == "freeze":
-        from sim2real.transfer.normalization import find_vec_normalize
-
-        vn = find_vec_normalize(target_env)
-        if vn is not None:
-            vn.training = False
+    note = _normalization(src, target_env, spec, maps, normalize)
+    if note is not None:
+        log.notes.append(note)
     if not maps.identical:
         log.notes.append(
             "spaces adapted: " + ("input layer" if maps.obs_adapter else "entries matched by name")
@@ -192,3 +170,34 @@ def transfer(
         "log": log.to_dict(),
     }
     return model
+
+
+def _adapter_kwargs(src: LoadedPolicy, maps: SpaceMaps) -> dict[str, Any]:
+    """Policy kwargs of an input-layer adapter (``{}`` when the observations need none)."""
+    if not maps.obs_adapter:
+        return {}
+    extractor = getattr(src.model.policy, "features_extractor_class", None)
+    if getattr(extractor, "__name__", "") != "FlattenExtractor":
+        raise ConfigError("adapter input_layer needs a source with the default flatten extractor")
+    return {
+        "features_extractor_class": ObsAdapterExtractor,
+        "features_extractor_kwargs": {
+            "source_dim": int(np.prod(src.model.observation_space.shape or (1,))),
+            "init_map": list(maps.obs.target_of),
+        },
+    }
+
+
+def _normalization(
+    src: LoadedPolicy, target_env: VecEnv, spec: TransferSpec, maps: SpaceMaps, carry: bool
+) -> str | None:
+    """Carry the source's statistics over (the log note), or, on resume, only freeze them."""
+    if carry:
+        obs_map = None if maps.obs_adapter else maps.obs
+        how = carry_normalization(src.vec_normalize, target_env, spec.normalization, obs_map)
+        return "observation normalization: " + how
+    if spec.normalization == "freeze":
+        vn = find_vec_normalize(target_env)
+        if vn is not None:
+            vn.training = False
+    return None
