@@ -19,9 +19,14 @@ __all__ = ["Agent", "ArtifactAgent", "SB3Agent", "load_agent"]
 class Agent(Protocol):
     """What evaluation needs: a deterministic ``act(obs)``, ``reset()`` and provenance."""
 
-    name: str
-    kind: str
-    env: str | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def env(self) -> str | None: ...
 
     @property
     def obs_shape(self) -> tuple[int, ...]: ...
@@ -65,12 +70,12 @@ class SB3Agent:
     @property
     def obs_shape(self) -> tuple[int, ...]:
         """Observation shape the model expects."""
-        return tuple(self.policy.model.observation_space.shape)
+        return tuple(self.policy.model.observation_space.shape or ())
 
     @property
     def action_shape(self) -> tuple[int, ...]:
         """Action shape the model produces."""
-        return tuple(self.policy.model.action_space.shape)
+        return tuple(self.policy.model.action_space.shape or ())
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic action (unless ``deterministic`` is off)."""

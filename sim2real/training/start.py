@@ -155,6 +155,7 @@ def prepare(
     Raises:
         ConfigError, DomainError, CheckpointError: bad input (one line).
     """
+    start: FreshStart | ResumeStart
     if resume is not None:
         config, start = _resume_start(RunDir(resume), config)
     elif config is None:
