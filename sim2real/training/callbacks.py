@@ -30,6 +30,7 @@ from stable_baselines3.common.logger import HParam
 
 from sim2real.evaluation.agents import SB3Agent
 from sim2real.evaluation.episodes import TRAIN_DOMAIN, evaluate_env
+from sim2real.randomization import ADRCallback, DomainStatsCallback
 from sim2real.training.loading import LoadedPolicy
 from sim2real.training.run_dir import RunDir
 
@@ -40,6 +41,7 @@ __all__ = [
     "RichProgressCallback",
     "TensorBoardExtrasCallback",
     "config_markdown",
+    "randomization_callbacks",
 ]
 
 EXCLUDE_TEXT = ("stdout", "log", "json", "csv")
@@ -270,3 +272,9 @@ class RichProgressCallback(BaseCallback):
         if self._task is not None:
             self.progress.update(self._task, completed=self.num_timesteps, eval=self._eval_text())
         self.progress.stop()
+
+
+def randomization_callbacks(domain: str, adr: ADRCallback | None) -> list[BaseCallback]:
+    """Domain-parameter statistics (off on ``nominal``) and the ADR callback, if any."""
+    out: list[BaseCallback] = [] if domain == "nominal" else [DomainStatsCallback()]
+    return out if adr is None else [*out, adr]
