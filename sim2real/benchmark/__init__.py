@@ -21,7 +21,7 @@ from sim2real.benchmark.runner import (
     BenchmarkResult,
     default_out_dir,
     plan_jobs,
-    resolve_source,
+    prepare_source,
     run_benchmark,
 )
 
@@ -37,8 +37,8 @@ __all__ = [
     "default_out_dir",
     "load_benchmark_config",
     "plan_jobs",
+    "prepare_source",
     "render_markdown",
-    "resolve_source",
     "run_benchmark",
     "write_report",
 ]

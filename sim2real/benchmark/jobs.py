@@ -2,14 +2,13 @@
 
 Jobs are plain, picklable data and :func:`execute` is a top-level function, so the local
 process pool and Ray run exactly the same code: same seeds, same results. A job whose run
-directory already holds a finished run of the same benchmark (``meta.json`` status and key)
+directory already holds a finished run of the same benchmark (status and run key)
 is not recomputed; an unfinished one is started again from scratch (so a resumed benchmark
 gives the same numbers as an uninterrupted one).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -66,10 +65,9 @@ class ZeroShotJob:
 
 def _curve(evaluations: dict[str, Any], target: str) -> dict[str, list[float]]:
     # the arms train on the target domain, so its evaluation is the training-domain entry; an
-    # explicit target/<name> entry wins if present (old runs: "source", read as train_domain)
-    from sim2real.evaluation.episodes import TRAIN_DOMAIN, upgrade_evaluations
+    # explicit target/<name> entry wins if present
+    from sim2real.evaluation.episodes import TRAIN_DOMAIN
 
-    evaluations = upgrade_evaluations(evaluations)
     entry = evaluations.get(f"target/{target}") or evaluations[TRAIN_DOMAIN]
     return {
         "steps": [float(s) for s in entry["timesteps"]],
@@ -79,22 +77,24 @@ def _curve(evaluations: dict[str, Any], target: str) -> dict[str, list[float]]:
 
 def finished_result(job: RunJob) -> dict[str, Any] | None:
     """The result of an already finished run of ``job`` (same key), else ``None``."""
-    run = Path(job.run_dir)
+    from sim2real.errors import Sim2RealError
+    from sim2real.training.run_dir import RunDir
+
+    run = RunDir(job.run_dir)
     try:
-        meta = json.loads((run / "meta.json").read_text())
-        evaluations = json.loads((run / "evaluations.json").read_text())
-        summary = json.loads((run / "summary.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if meta.get("status") != "finished" or meta.get("benchmark", {}).get("key") != job.key:
+        if not run.finished() or run.read_meta().get("benchmark", {}).get("key") != job.key:
+            return None
+        evaluations, summary = run.read_evaluations(), run.read_summary()
+        curve = _curve(evaluations, job.config["domain"])
+    except (Sim2RealError, KeyError):
         return None
     return {
         "arm": job.arm,
         "seed": job.seed,
-        "run_dir": str(run),
+        "run_dir": str(run.path),
         "reused": True,
         "wall_time_s": summary.get("wall_time_s"),
-        **_curve(evaluations, job.config["domain"]),
+        **curve,
     }
 
 

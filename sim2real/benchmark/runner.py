@@ -29,11 +29,12 @@ from sim2real.benchmark.backends import run_jobs
 from sim2real.benchmark.config import SCRATCH, BenchmarkConfig, config_hash
 from sim2real.benchmark.jobs import RunJob, ZeroShotJob
 from sim2real.benchmark.report import BenchmarkReport, build_report, write_report
-from sim2real.errors import ConfigError, ModelFileError
+from sim2real.errors import ConfigError, ModelFileError, Sim2RealError
 from sim2real.metrics import MetricOptions
 from sim2real.resources import data_dir
+from sim2real.training.run_dir import RunDir
 
-__all__ = ["BenchmarkResult", "default_out_dir", "plan_jobs", "resolve_source", "run_benchmark"]
+__all__ = ["BenchmarkResult", "default_out_dir", "plan_jobs", "prepare_source", "run_benchmark"]
 
 Progress = Callable[[str, dict[str, Any]], None]
 
@@ -56,11 +57,12 @@ def default_out_dir(config: BenchmarkConfig) -> Path:
 
 
 def _find_run(name: str) -> Path:
-    for candidate in (Path(name), data_dir("policies") / name):
-        if (candidate / "config.yaml").is_file() and (candidate / "model.zip").is_file():
-            return candidate.resolve()
+    for candidate in (RunDir(name), RunDir(data_dir("policies") / name)):
+        if candidate.is_run() and candidate.has_model():
+            return candidate.path.resolve()
     raise ModelFileError(
-        f"source run {name!r} not found (need a run directory with config.yaml and model.zip, "
+        f"source run {name!r} not found (need a run directory with {RunDir.CONFIG} and "
+        f"{RunDir.MODEL}, "
         f"a path or a name under {data_dir('policies')})"
     )
 
@@ -69,14 +71,15 @@ def _source_steps(run: Path, given: int | None) -> int:
     if given is not None:
         return given
     try:
-        return int(json.loads((run / "summary.json").read_text())["steps"])
-    except (OSError, ValueError, KeyError):
+        return int(RunDir(run).read_summary()["steps"])
+    except (Sim2RealError, ValueError, KeyError, TypeError):
         raise ConfigError(
-            f"{run}: summary.json has no step count; set source.steps to the pretraining samples"
+            f"{run}: {RunDir.SUMMARY} has no step count; set source.steps to the pretraining "
+            "samples"
         ) from None
 
 
-def resolve_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path, int]:
+def prepare_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path, int]:
     """The source run directory and its pretraining samples; pretrains (cached) if needed."""
     src = config.source
     if src.run is not None:
@@ -90,13 +93,10 @@ def resolve_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path
             f"source.pretrain trains env {pre.env!r} but the benchmark env is {config.env!r}"
         )
     run = Path(config.cache_dir) / f"{pre.env}__{config_hash(pre.to_dict())}"
-    summary = run / "summary.json"
-    if not (summary.is_file() and json.loads(summary.read_text()).get("status") == "finished"):
+    if not RunDir(run).finished():
         from sim2real.training import train
 
-        resume = (
-            run if (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()) else None
-        )
+        resume = run if RunDir(run).has_checkpoints() else None
         train(
             None if resume else pre,
             out_dir=None if resume else run,
@@ -120,7 +120,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 def target_config(config: BenchmarkConfig, source_run: Path, arm: str, seed: int) -> dict[str, Any]:
     """The ``ExperimentConfig`` dict of one run: the source's config + ``train`` overrides, with
     the benchmark's target, budget, evaluation schedule and seed (identical for every arm)."""
-    base = yaml.safe_load((source_run / "config.yaml").read_text()) or {}
+    base = RunDir(source_run).read_config_data()
     data = _merge(base, config.train)
     data.update(
         experiment=f"{config.benchmark}-{arm}",
@@ -238,32 +238,12 @@ def run_benchmark(
     notify = progress or (lambda event, data: None)
     out = Path(out) if out is not None else default_out_dir(config)
     started, t0 = utc_now(), time.perf_counter()
-    source_run, source_steps = resolve_source(config, quiet=quiet)
+    source_run, source_steps = prepare_source(config, quiet=quiet)
     notify("source", {"path": str(source_run), "steps": source_steps})
     check_arms(config, source_run)
     _claim_out_dir(config, out, source_run, source_steps)
 
-    jobs: list[RunJob | ZeroShotJob] = list(plan_jobs(config, out, source_run))
-    zero_shot_file = out / "zero_shot.json"
-    if not zero_shot_file.is_file():
-        jobs.insert(
-            0,
-            ZeroShotJob(str(source_run), config.env, config.target, config.eval.zero_shot_episodes),
-        )
-    notify("planned", {"jobs": len(jobs)})
-    results = run_jobs(
-        jobs,
-        backend=config.backend,
-        workers=config.workers,
-        ray_address=config.ray_address,
-        on_result=lambda job, res: notify(
-            "zero_shot" if isinstance(job, ZeroShotJob) else "run", res
-        ),
-    )
-    if isinstance(jobs[0], ZeroShotJob):
-        zero_shot_file.write_text(json.dumps(results.pop(0), indent=2) + "\n")
-    zero_shot = json.loads(zero_shot_file.read_text())
-
+    results, zero_shot = _run_jobs(config, out, source_run, notify)
     curves: dict[str, dict[int, tuple[list[float], list[float]]]] = {
         a: {} for a in config.arm_names
     }
@@ -294,14 +274,46 @@ def run_benchmark(
             "wall_time_s": round(time.perf_counter() - t0, 1),
         },
     )
+    files = _write_outputs(config, report, out)
+    reused = sum(1 for r in results if r.get("reused"))
+    return BenchmarkResult(out, report, files, reused=reused, computed=len(results) - reused)
+
+
+def _run_jobs(
+    config: BenchmarkConfig, out: Path, source_run: Path, notify: Progress
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run every arm x seed (finished ones are reused) and, once, the zero-shot evaluation."""
+    jobs: list[RunJob | ZeroShotJob] = list(plan_jobs(config, out, source_run))
+    zero_shot_file = out / "zero_shot.json"
+    if not zero_shot_file.is_file():
+        jobs.insert(
+            0,
+            ZeroShotJob(str(source_run), config.env, config.target, config.eval.zero_shot_episodes),
+        )
+    notify("planned", {"jobs": len(jobs)})
+    results = run_jobs(
+        jobs,
+        backend=config.backend,
+        workers=config.workers,
+        ray_address=config.ray_address,
+        on_result=lambda job, res: notify(
+            "zero_shot" if isinstance(job, ZeroShotJob) else "run", res
+        ),
+    )
+    if isinstance(jobs[0], ZeroShotJob):
+        zero_shot_file.write_text(json.dumps(results.pop(0), indent=2) + "\n")
+    return results, json.loads(zero_shot_file.read_text())
+
+
+def _write_outputs(config: BenchmarkConfig, report: BenchmarkReport, out: Path) -> dict[str, Path]:
+    """report.json, report.md, the figure and the TensorBoard folder (regenerated each time)."""
     files = write_report(
         report, out, title=f"{config.benchmark}: {config.env} -> {config.target_name}"
     )
     from sim2real.benchmark.tb_report import write_tensorboard
 
-    shutil.rmtree(out / "tb", ignore_errors=True)  # regenerated from the report each time
+    shutil.rmtree(out / "tb", ignore_errors=True)
     files["tensorboard"] = write_tensorboard(
         report, out / "tb", figure=files["figure"], markdown=files["markdown"].read_text()
     )
-    reused = sum(1 for r in results if r.get("reused"))
-    return BenchmarkResult(out, report, files, reused=reused, computed=len(results) - reused)
+    return files

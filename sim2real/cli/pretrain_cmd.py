@@ -7,14 +7,13 @@ from typing import Any
 
 import typer
 
-from sim2real.cli._checks import check_seed, check_writable_dir
-from sim2real.cli._output import console, print_json
-from sim2real.errors import CheckpointError, ConfigError
-
 __all__ = ["register"]
 
 
 def _print_result(result: Any, as_json: bool) -> None:
+    from sim2real.cli._output import console, print_json
+    from sim2real.training import RunDir
+
     summary = dict(result.summary)
     summary["run_dir"] = str(result.path)
     if as_json:
@@ -27,7 +26,7 @@ def _print_result(result: Any, as_json: bool) -> None:
     for key, ev in summary["final_eval"].items():
         console.print(f"  eval {key}: {ev['mean']:.2f} ± {ev['std']:.2f}")
     console.print(f"results: {result.path}")
-    console.print(f"  tensorboard --logdir {Path(result.path) / 'tb'}")
+    console.print(f"  tensorboard --logdir {RunDir(result.path).tb}")
 
 
 def pretrain(
@@ -49,7 +48,9 @@ def pretrain(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Pretrain a policy (PPO/SAC/TD3) and write a run directory (model, checkpoints, TensorBoard)."""
+    from sim2real.cli._checks import check_seed, check_writable_dir
     from sim2real.config import load_config
+    from sim2real.errors import ConfigError
 
     check_seed(seed)
     check_writable_dir("--out", out)
@@ -67,16 +68,17 @@ def pretrain(
             "--out and --resume exclude each other (a resumed run stays in its directory)"
         )
     if config is None:
-        cfg_path = Path(resume) / "config.yaml"
-        if not cfg_path.is_file():
-            raise CheckpointError(f"{resume}: not a run directory (config.yaml is missing)")
-        cfg = load_config(cfg_path, overrides)
+        from sim2real.training import RunDir
+
+        run = RunDir(resume)
+        run.read_config_data()  # not a run directory / damaged: a one-line CheckpointError
+        cfg = load_config(run.config, overrides)
     else:
         cfg = load_config(config, overrides)
     from sim2real.cli._training import check_domain, run_interruptible
     from sim2real.training import train
 
-    check_domain(cfg.env, cfg.domain, cfg.adr)
+    check_domain(cfg.env, cfg.domain)
 
     result = run_interruptible(
         "pretrain", lambda: train(cfg, out_dir=out, resume=resume, quiet=quiet or as_json)

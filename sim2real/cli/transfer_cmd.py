@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
-
-from sim2real.cli._checks import check_writable_dir
-from sim2real.cli._output import console, print_json
-from sim2real.errors import ConfigError
 
 __all__ = ["register"]
 
 
 def _print_result(result: Any, as_json: bool) -> None:
+    from sim2real.cli._output import console, print_json
+    from sim2real.training import RunDir
+
     summary = dict(result.summary)
     summary["run_dir"] = str(result.path)
-    info_path = Path(result.path) / "transfer.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    run = RunDir(result.path)
+    info = run.read_transfer_info()
     summary["transfer"] = {
         "totals": info.get("log", {}).get("totals", {}),
         "events": info.get("events", []),
@@ -44,8 +41,8 @@ def _print_result(result: Any, as_json: bool) -> None:
     for key, ev in summary["final_eval"].items():
         label = f"{result.config.domain} (trained on)" if key == "train_domain" else key
         console.print(f"  eval {label}: {ev['mean']:.2f} ± {ev['std']:.2f}")
-    console.print(f"results: {result.path}  (transfer log: {info_path.name})")
-    console.print(f"  tensorboard --logdir {Path(result.path) / 'tb'}")
+    console.print(f"results: {result.path}  (transfer log: {run.transfer_info.name})")
+    console.print(f"  tensorboard --logdir {run.tb}")
 
 
 def transfer_command(
@@ -67,6 +64,8 @@ def transfer_command(
     as_json: bool = typer.Option(False, "--json", help="Print a machine-readable summary."),
 ) -> None:
     """Transfer named parts of a pretrained policy into a new agent and train it on a target."""
+    from sim2real.cli._checks import check_writable_dir
+    from sim2real.errors import ConfigError
     from sim2real.transfer.config import load_transfer_config, saved_transfer_config
 
     check_writable_dir("--out", out)
@@ -85,7 +84,7 @@ def transfer_command(
     from sim2real.cli._training import check_domain, run_interruptible
     from sim2real.transfer.run import run_transfer
 
-    check_domain(cfg.env, cfg.domain, cfg.adr)
+    check_domain(cfg.env, cfg.domain)
 
     result = run_interruptible(
         "transfer",
@@ -99,12 +98,14 @@ def inspect_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """The model's named parts with shapes and parameter counts: what can be transferred."""
+    from sim2real.cli._output import console, print_json
     from sim2real.transfer.inspect import describe_model
 
     info = describe_model(model)
     if as_json:
         print_json(info)
         return
+    from rich.table import Table
 
     console.print(
         f"[bold]{info['algo']}[/bold] {info['path']}  env {info['env'] or '?'}  "

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from sim2real.controller.artifact import METADATA_FILE
+
+if TYPE_CHECKING:  # the training package imports evaluation (its eval callback)
+    from sim2real.training.loading import LoadedPolicy
 
 __all__ = ["Agent", "ArtifactAgent", "SB3Agent", "load_agent"]
 
@@ -16,9 +19,14 @@ __all__ = ["Agent", "ArtifactAgent", "SB3Agent", "load_agent"]
 class Agent(Protocol):
     """What evaluation needs: a deterministic ``act(obs)``, ``reset()`` and provenance."""
 
-    name: str
-    kind: str
-    env: str | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def env(self) -> str | None: ...
 
     @property
     def obs_shape(self) -> tuple[int, ...]: ...
@@ -33,30 +41,47 @@ class Agent(Protocol):
 
 @dataclass
 class SB3Agent:
-    """An SB3 model acting like at evaluation: ``predict(normalize_obs(obs), deterministic=True)``."""
+    """A loaded SB3 policy acting like at evaluation: ``predict(normalize_obs(obs))``.
 
-    model: Any
-    vec_normalize: Any | None
-    name: str
-    env: str | None
-    run_path: Path | None = None
-    kind: str = "sb3"
+    Actions are deterministic unless ``deterministic`` is off; ``label`` replaces the policy's
+    default name.
+    """
+
+    policy: LoadedPolicy
     deterministic: bool = True
+    label: str | None = None
+    kind: str = "sb3"
+
+    @property
+    def name(self) -> str:
+        """The label, else the policy's name (run folder or model file stem)."""
+        return self.label or self.policy.name
+
+    @property
+    def env(self) -> str | None:
+        """The env the policy was trained on, if known."""
+        return self.policy.env
+
+    @property
+    def run_path(self) -> Path | None:
+        """The run directory the policy belongs to, ``None`` outside a run."""
+        return self.policy.run_dir
 
     @property
     def obs_shape(self) -> tuple[int, ...]:
         """Observation shape the model expects."""
-        return tuple(self.model.observation_space.shape)
+        return tuple(self.policy.model.observation_space.shape or ())
 
     @property
     def action_shape(self) -> tuple[int, ...]:
         """Action shape the model produces."""
-        return tuple(self.model.action_space.shape)
+        return tuple(self.policy.model.action_space.shape or ())
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic action (unless ``deterministic`` is off)."""
-        x = self.vec_normalize.normalize_obs(obs) if self.vec_normalize is not None else obs
-        return self.model.predict(x, deterministic=self.deterministic)[0]
+        vn = self.policy.vec_normalize
+        x = vn.normalize_obs(obs) if vn is not None else obs
+        return self.policy.model.predict(x, deterministic=self.deterministic)[0]
 
     def reset(self) -> None:
         """Stateless."""
@@ -97,7 +122,7 @@ def is_artifact(path: Path) -> bool:
 
 
 def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu") -> Agent:
-    """Load a run directory / ``.zip`` (via ``load_run``) or an exported artifact folder.
+    """Load a run directory / ``.zip`` (via ``load_policy``) or an exported artifact folder.
 
     Raises:
         ModelFileError: missing or corrupt files.
@@ -109,9 +134,6 @@ def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu
         ctrl = PolicyController.load(path, backend=backend)  # type: ignore[arg-type]
         folder = Path(ctrl.metadata["_dir"])
         return ArtifactAgent(ctrl, folder.name, ctrl.metadata["source"].get("env"))
-    from sim2real.training import load_run
+    from sim2real.training import load_policy
 
-    run = load_run(path, device=device)
-    name = path.name if path.is_dir() else path.stem
-    run_path = run.path if (run.path / "config.yaml").is_file() else None
-    return SB3Agent(run.model, run.vec_normalize, name, run.env_name, run_path)
+    return SB3Agent(load_policy(path, device=device))

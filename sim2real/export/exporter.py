@@ -36,7 +36,6 @@ from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.envs import make_env, resolve_env
 from sim2real.errors import ModelFileError, Sim2RealError, SpaceMismatchError, UnknownEnvError
 from sim2real.export.program import ExportedPolicy, policy_to_weights
-from sim2real.export.sources import PolicySource, resolve_source
 from sim2real.export.verify import (
     compare,
     controller_actions,
@@ -44,6 +43,7 @@ from sim2real.export.verify import (
     run_artifact,
     sample_observations,
 )
+from sim2real.training.loading import LoadedPolicy, load_policy
 
 __all__ = ["ExportFormat", "export_policy"]
 
@@ -86,9 +86,7 @@ def export_policy(
         raise Sim2RealError(
             f"unknown export format {fmt!r}; use one of {', '.join(ARTIFACT_FILES)}"
         )
-    src = resolve_source(
-        run_or_model, vec_normalize=vec_normalize, env=env, domain=domain, best=best
-    )
+    src = load_policy(run_or_model, vec_normalize=vec_normalize, env=env, domain=domain, best=best)
     model, vn = src.model, src.vec_normalize
     model.policy.set_training_mode(False)
     weights = policy_to_weights(model.policy, vn)
@@ -180,7 +178,7 @@ def _write_artifact(module: ExportedPolicy, fmt: str, path: Path, obs_dim: int) 
             torch.jit.script(module).save(str(path))
 
 
-def _env_info(src: PolicySource, weights: MlpPolicyWeights) -> dict[str, Any]:
+def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
     """Names, control period and a short rollout of the env the policy was trained on."""
     n_obs, n_act = weights.obs_dim, weights.action_dim
     info: dict[str, Any] = {
@@ -223,7 +221,7 @@ def _env_info(src: PolicySource, weights: MlpPolicyWeights) -> dict[str, Any]:
     return info
 
 
-def _rollout(src: PolicySource, env: Any, steps: int = 200) -> np.ndarray:
+def _rollout(src: LoadedPolicy, env: Any, steps: int = 200) -> np.ndarray:
     obs, _ = env.reset(seed=0)
     rows = []
     for _ in range(steps):
@@ -246,7 +244,7 @@ def _versions() -> dict[str, str]:
 
 
 def _metadata(
-    src: PolicySource,
+    src: LoadedPolicy,
     weights: MlpPolicyWeights,
     env_info: dict[str, Any],
     fmt: str,
@@ -258,7 +256,7 @@ def _metadata(
         "env": env_info["env"],
         "env_id": env_info["env_id"],
         "domain": src.domain,
-        "path": str(src.path) if src.path is not None else None,
+        "path": str(src.loaded_from) if src.loaded_from is not None else None,
     }
     if src.model_file is not None and src.model_file.is_file():
         sources["model_file"] = src.model_file.name

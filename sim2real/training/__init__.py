@@ -7,7 +7,13 @@ only in their :class:`RunBuilder`); ``load_run`` and ``read_eval_curve`` read re
 from __future__ import annotations
 
 from sim2real.training.algorithms import ALGOS, build_model, resolve_device
-from sim2real.training.loading import LoadedRun, load_run, read_eval_curve, read_evaluations
+from sim2real.training.loading import (
+    LoadedPolicy,
+    load_policy,
+    load_run,
+    read_eval_curve,
+    read_evaluations,
+)
 from sim2real.training.run_dir import Checkpoint, RunDir
 from sim2real.training.start import Prepared
 from sim2real.training.trainer import PRETRAIN, RunBuilder, RunResult, TrainingInterrupted, train
@@ -17,13 +23,14 @@ __all__ = [
     "ALGOS",
     "PRETRAIN",
     "Checkpoint",
-    "LoadedRun",
+    "LoadedPolicy",
     "Prepared",
     "RunBuilder",
     "RunDir",
     "RunResult",
     "TrainingInterrupted",
     "build_model",
+    "load_policy",
     "load_run",
     "load_vec_normalize",
     "make_vec_env",

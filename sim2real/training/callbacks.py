@@ -27,11 +27,12 @@ from rich.text import Text
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
-from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from sim2real.evaluation.agents import SB3Agent
 from sim2real.evaluation.episodes import TRAIN_DOMAIN, evaluate_env
-from sim2real.training.run_dir import RunDir, atomic_write_json
+from sim2real.randomization import ADRCallback, DomainStatsCallback
+from sim2real.training.loading import LoadedPolicy
+from sim2real.training.run_dir import RunDir
 
 __all__ = [
     "Checkpointer",
@@ -40,6 +41,7 @@ __all__ = [
     "RichProgressCallback",
     "TensorBoardExtrasCallback",
     "config_markdown",
+    "randomization_callbacks",
 ]
 
 EXCLUDE_TEXT = ("stdout", "log", "json", "csv")
@@ -58,18 +60,9 @@ class Checkpointer:
 
     def save(self, model: BaseAlgorithm, reason: str = "periodic") -> Path:
         """Write ``checkpoints/step_<n>/`` atomically and return it."""
-        steps = int(model.num_timesteps)
-        tmp = self.run.new_checkpoint_dir(steps)
-        model.save(tmp / "model.zip")
-        vn = model.get_vec_normalize_env()
-        if vn is not None:
-            vn.save(str(tmp / "vecnormalize.pkl"))
-        if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
-            model.save_replay_buffer(tmp / "replay_buffer.pkl")
-        if self.adr_state is not None:
-            atomic_write_json(tmp / "adr.json", self.adr_state())
-        path = self.run.commit_checkpoint(tmp, steps, {"reason": reason}, self.keep)
-        self.last_steps = steps
+        adr = self.adr_state() if self.adr_state is not None else None
+        path = self.run.save_checkpoint(model, reason=reason, keep=self.keep, adr_state=adr)
+        self.last_steps = int(model.num_timesteps)
         return path
 
 
@@ -178,12 +171,13 @@ class MultiDomainEvalCallback(BaseCallback):
         """Run the evaluation now; returns the mean return per domain key."""
         t0 = time.perf_counter()
         train_vn = self.model.get_vec_normalize_env()
-        agent = SB3Agent(self.model, train_vn, "training", None, deterministic=self.deterministic)
+        policy = LoadedPolicy(self.model, train_vn)
+        agent = SB3Agent(policy, deterministic=self.deterministic, label="training")
         step = int(self.num_timesteps)
         for key, (env_name, domain, env) in self.eval_envs.items():
             res = evaluate_env(agent, env, env_name, domain, episodes=self.episodes, seed=self.seed)
             self._record(key, step, round(t0 - self._clock0, 3), res.returns, res.lengths)
-        atomic_write_json(self.run.evaluations, self.history)
+        self.run.write_evaluations(self.history)
         if self.latest.get(TRAIN_DOMAIN, -np.inf) > self.best_mean:
             self.best_mean = self.latest[TRAIN_DOMAIN]
             self.run.save_model(self.model, best=True)  # with the statistics it was evaluated with
@@ -278,3 +272,9 @@ class RichProgressCallback(BaseCallback):
         if self._task is not None:
             self.progress.update(self._task, completed=self.num_timesteps, eval=self._eval_text())
         self.progress.stop()
+
+
+def randomization_callbacks(domain: str, adr: ADRCallback | None) -> list[BaseCallback]:
+    """Domain-parameter statistics (off on ``nominal``) and the ADR callback, if any."""
+    out: list[BaseCallback] = [] if domain == "nominal" else [DomainStatsCallback()]
+    return out if adr is None else [*out, adr]

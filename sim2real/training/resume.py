@@ -6,21 +6,17 @@ before the trainer writes anything.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file, recursive_setattr
 from stable_baselines3.common.vec_env import VecEnv
 
-from sim2real.config import ExperimentConfig, config_from_dict, parse_yaml
+from sim2real.config import ExperimentConfig, config_from_dict
 from sim2real.errors import CheckpointError, Sim2RealError
-from sim2real.evaluation.episodes import upgrade_evaluations
-from sim2real.randomization import ADRCallback
 from sim2real.training.algorithms import ALGOS
 from sim2real.training.run_dir import Checkpoint, RunDir
 
@@ -38,17 +34,11 @@ ModelBuilder = Callable[[VecEnv], BaseAlgorithm]
 
 def saved_config(run: RunDir) -> ExperimentConfig:
     """The config stored in a run directory (``ConfigError``/``CheckpointError`` if unusable)."""
-    if not run.config.is_file():
-        raise CheckpointError(f"{run.path}: not a run directory (config.yaml is missing)")
-    try:
-        data = parse_yaml(run.config.read_text())
-    except (OSError, yaml.YAMLError):
-        raise CheckpointError(f"{run.config}: unreadable YAML; the run is damaged") from None
-    return config_from_dict(data or {}, str(run.config))
+    return config_from_dict(run.read_config_data(), str(run.config))
 
 
 def eval_history(run: RunDir, upto: int) -> dict[str, dict[str, list]]:
-    data = upgrade_evaluations(run.read_json("evaluations.json"))
+    data = run.read_evaluations()
     out: dict[str, dict[str, list]] = {}
     for key, entry in data.items():
         keep = [i for i, t in enumerate(entry.get("timesteps", [])) if t <= upto]
@@ -63,7 +53,7 @@ def load_checkpoint_model(
     device: str,
     builder: ModelBuilder | None,
 ) -> BaseAlgorithm:
-    path = ckpt.path / "model.zip"
+    path = ckpt.model
     try:
         if builder is not None:
             model = builder(venv)
@@ -71,7 +61,7 @@ def load_checkpoint_model(
             model.num_timesteps = ckpt.steps
         else:
             model = ALGOS[config.algo].load(path, env=venv, device=device)
-        buffer = ckpt.file("replay_buffer.pkl")
+        buffer = ckpt.replay_buffer
         if isinstance(model, OffPolicyAlgorithm) and buffer is not None:
             model.load_replay_buffer(buffer)
     except Sim2RealError:
@@ -107,9 +97,10 @@ def restore_adr_callback(config: ExperimentConfig, ckpt: Checkpoint | None) -> A
     """The ADR callback (state restored from the checkpoint) if the config enables ADR."""
     if config.adr is None:
         return None
+    from sim2real.randomization import ADRCallback
 
     cb = ADRCallback(config.adr)
-    state = ckpt.file("adr.json") if ckpt is not None else None
+    state = ckpt.read_adr_state() if ckpt is not None else None
     if state is not None:
-        cb.load_state_dict(json.loads(state.read_text()))
+        cb.load_state_dict(state)
     return cb

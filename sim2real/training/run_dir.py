@@ -34,7 +34,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import yaml
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+from sim2real.config import parse_yaml
 from sim2real.errors import CheckpointError, ConfigError
+from sim2real.evaluation.episodes import upgrade_evaluations
 
 __all__ = [
     "Checkpoint",
@@ -156,6 +161,25 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# file and folder names of a run directory (only this module spells them)
+CONFIG = "config.yaml"
+META = "meta.json"
+SUMMARY = "summary.json"
+EVALUATIONS = "evaluations.json"
+TRANSFER = "transfer.json"
+MODEL = "model.zip"
+BEST_MODEL = "best_model.zip"
+FAILED_MODEL = "failed_model.zip"
+VECNORMALIZE = "vecnormalize.pkl"
+BEST_VECNORMALIZE = "best_vecnormalize.pkl"
+REPLAY_BUFFER = "replay_buffer.pkl"
+ADR_STATE = "adr.json"
+MANIFEST = "manifest.json"
+CHECKPOINTS = "checkpoints"
+TENSORBOARD = "tb"
+SOURCE_SNAPSHOT = "source"
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """One verified checkpoint folder."""
@@ -168,12 +192,71 @@ class Checkpoint:
         """Path of ``name`` inside the checkpoint, ``None`` if it was not saved."""
         return self.path / name if name in self.files else None
 
+    @property
+    def model(self) -> Path:
+        """The checkpoint's ``model.zip`` (always present in a verified checkpoint)."""
+        return self.path / MODEL
+
+    @property
+    def vecnormalize(self) -> Path | None:
+        """The normalization statistics, ``None`` if the run does not normalize."""
+        return self.file(VECNORMALIZE)
+
+    @property
+    def replay_buffer(self) -> Path | None:
+        """An off-policy run's replay buffer, ``None`` otherwise."""
+        return self.file(REPLAY_BUFFER)
+
+    def read_adr_state(self) -> dict[str, Any] | None:
+        """The ADR state saved with the checkpoint, ``None`` without ADR."""
+        path = self.file(ADR_STATE)
+        return None if path is None else json.loads(path.read_text())
+
 
 class RunDir:
-    """Paths and read/write helpers of one run directory."""
+    """Sole owner of a run directory's layout: every file name and every read/write of them.
+
+    Also answers for a model file that is not in a run directory (a bare ``.zip`` with its
+    ``vecnormalize.pkl`` beside it): ``RunDir(folder)`` then names that folder's files.
+    """
+
+    CONFIG, META, SUMMARY, EVALUATIONS, TRANSFER = CONFIG, META, SUMMARY, EVALUATIONS, TRANSFER
+    MODEL, BEST_MODEL, VECNORMALIZE = MODEL, BEST_MODEL, VECNORMALIZE
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+
+    # ---------------------------------------------------------------- finding runs
+    def is_run(self) -> bool:
+        """Whether this is a run directory (it holds a ``config.yaml``)."""
+        return self.config.is_file()
+
+    def has_model(self) -> bool:
+        """Whether the run holds a final ``model.zip``."""
+        return self.model.is_file()
+
+    @classmethod
+    def of(cls, path: str | Path) -> RunDir | None:
+        """The run a path belongs to: a run directory itself, or the run of a model file
+        (``model.zip``, ``best_model.zip`` or a checkpoint's ``model.zip``); ``None`` for a
+        stray file or folder."""
+        path = Path(path)
+        candidates = (path,) if path.is_dir() else (path.parent, path.parent.parent.parent)
+        for cand in candidates:
+            if cls(cand).is_run():
+                return cls(cand)
+        return None
+
+    def model_file(self, best: bool = False) -> Path:
+        """``model.zip``, or ``best_model.zip`` with ``best``."""
+        return self.best_model if best else self.model
+
+    def vecnormalize_for(self, model_file: Path) -> Path | None:
+        """The statistics that belong to ``model_file`` (``best_vecnormalize.pkl`` for the best
+        model if it was saved, else ``vecnormalize.pkl``), ``None`` if there are none."""
+        if model_file.name == BEST_MODEL and self.best_vecnormalize.is_file():
+            return self.best_vecnormalize
+        return self.vecnormalize if self.vecnormalize.is_file() else None
 
     # ---------------------------------------------------------------- creation
     @classmethod
@@ -215,44 +298,54 @@ class RunDir:
     # ---------------------------------------------------------------- layout
     @property
     def config(self) -> Path:
-        return self.path / "config.yaml"
+        return self.path / CONFIG
 
     @property
     def meta(self) -> Path:
-        return self.path / "meta.json"
+        return self.path / META
 
     @property
     def summary(self) -> Path:
-        return self.path / "summary.json"
+        return self.path / SUMMARY
 
     @property
     def evaluations(self) -> Path:
-        return self.path / "evaluations.json"
+        return self.path / EVALUATIONS
 
     @property
     def model(self) -> Path:
-        return self.path / "model.zip"
+        return self.path / MODEL
 
     @property
     def best_model(self) -> Path:
-        return self.path / "best_model.zip"
+        return self.path / BEST_MODEL
 
     @property
     def vecnormalize(self) -> Path:
-        return self.path / "vecnormalize.pkl"
+        return self.path / VECNORMALIZE
 
     @property
     def best_vecnormalize(self) -> Path:
         """Observation statistics as they were when ``best_model.zip`` was saved."""
-        return self.path / "best_vecnormalize.pkl"
+        return self.path / BEST_VECNORMALIZE
 
     @property
     def checkpoints(self) -> Path:
-        return self.path / "checkpoints"
+        return self.path / CHECKPOINTS
 
     @property
     def tb(self) -> Path:
-        return self.path / "tb"
+        return self.path / TENSORBOARD
+
+    @property
+    def transfer_info(self) -> Path:
+        """A transfer run's ``transfer.json`` (spec, surgery log, events, LR history)."""
+        return self.path / TRANSFER
+
+    @property
+    def source_snapshot(self) -> Path:
+        """A transfer run's copy of its source (``source/``)."""
+        return self.path / SOURCE_SNAPSHOT
 
     # ---------------------------------------------------------------- writes
     def write_config(self, text: str) -> None:
@@ -268,7 +361,7 @@ class RunDir:
 
     def save_failed_model(self, model: Any) -> Path:
         """Save a failed run's model as ``failed_model.zip`` (never over ``model.zip``)."""
-        path = self.path / "failed_model.zip"
+        path = self.path / FAILED_MODEL
         atomic_save(path, model.save)
         return path
 
@@ -288,7 +381,33 @@ class RunDir:
                 p.unlink(missing_ok=True)
         return found
 
-    # ---------------------------------------------------------------- metadata
+    def write_evaluations(self, history: dict[str, dict[str, list]]) -> None:
+        """Write ``evaluations.json`` atomically."""
+        atomic_write_json(self.evaluations, history)
+
+    def write_transfer_info(self, info: dict[str, Any]) -> None:
+        """Write a transfer run's ``transfer.json`` atomically."""
+        atomic_write_json(self.transfer_info, info)
+
+    def write_source_snapshot(self, source: Path) -> None:
+        """Copy a transfer run's source (a run directory or a model file with its statistics)
+        into ``source/`` once, so the run stays resumable if the original goes."""
+        dest = self.source_snapshot
+        if dest.exists():
+            return
+        tmp = dest.with_name(f"{_TMP_PREFIX}{SOURCE_SNAPSHOT}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        files = {MODEL: source, VECNORMALIZE: source.parent / VECNORMALIZE}
+        if source.is_dir():
+            origin = RunDir(source)
+            files = {CONFIG: origin.config, MODEL: origin.model, VECNORMALIZE: origin.vecnormalize}
+        for name, path in files.items():
+            if path.is_file():
+                shutil.copy2(path, tmp / name)
+        tmp.rename(dest)
+
+    # ---------------------------------------------------------------- reads
     def read_json(self, name: str) -> dict[str, Any]:
         """Read a JSON file of the run (``{}`` if absent)."""
         path = self.path / name
@@ -299,9 +418,50 @@ class RunDir:
         except (OSError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"{path}: unreadable JSON ({exc}); the run is damaged") from None
 
+    def read_meta(self) -> dict[str, Any]:
+        """``meta.json`` (``{}`` if absent)."""
+        return self.read_json(META)
+
+    def read_summary(self) -> dict[str, Any]:
+        """``summary.json`` (``{}`` if absent)."""
+        return self.read_json(SUMMARY)
+
+    def read_evaluations(self) -> dict[str, dict[str, list]]:
+        """``evaluations.json`` (``{}`` if absent); an old run's ``source`` key is read as
+        ``train_domain``."""
+        return upgrade_evaluations(self.read_json(EVALUATIONS))
+
+    def read_transfer_info(self) -> dict[str, Any]:
+        """A transfer run's ``transfer.json`` (``{}`` if absent)."""
+        return self.read_json(TRANSFER)
+
+    def read_config_data(self) -> dict[str, Any]:
+        """``config.yaml`` as plain data (read with the config loader's YAML parser).
+
+        Raises:
+            CheckpointError: not a run directory, or the file is unreadable.
+        """
+        if not self.is_run():
+            raise CheckpointError(f"{self.path}: not a run directory ({CONFIG} is missing)")
+        try:
+            return parse_yaml(self.config.read_text()) or {}
+        except (OSError, yaml.YAMLError):
+            raise CheckpointError(f"{self.config}: unreadable YAML; the run is damaged") from None
+
+    def finished(self) -> bool:
+        """Whether the run ended with status ``finished`` (``meta.json``)."""
+        return self.read_meta().get("status") == "finished"
+
+    def source_snapshot_path(self) -> Path | None:
+        """What to load the source snapshot from (the folder, or its model file), if any."""
+        snap = RunDir(self.source_snapshot)
+        if snap.is_run():
+            return snap.path
+        return snap.model if snap.has_model() else None
+
     def write_meta(self, **fields: Any) -> dict[str, Any]:
         """Merge ``fields`` into ``meta.json`` (created with command, versions, git, host)."""
-        meta = self.read_json("meta.json") or {
+        meta = self.read_meta() or {
             "command": " ".join(sys.argv),
             "argv": list(sys.argv),
             "cwd": os.getcwd(),
@@ -314,6 +474,27 @@ class RunDir:
         return meta
 
     # ---------------------------------------------------------------- checkpoints
+    def save_checkpoint(
+        self, model: Any, *, reason: str, keep: int, adr_state: dict[str, Any] | None = None
+    ) -> Path:
+        """Write ``checkpoints/step_<n>/`` (model with optimizer, statistics, replay buffer,
+        ADR state, manifest) atomically, prune all but the newest ``keep``, return its path."""
+        steps = int(model.num_timesteps)
+        tmp = self.new_checkpoint_dir(steps)
+        model.save(tmp / MODEL)
+        vn = model.get_vec_normalize_env()
+        if vn is not None:
+            vn.save(str(tmp / VECNORMALIZE))
+        if isinstance(model, OffPolicyAlgorithm) and model.replay_buffer is not None:
+            model.save_replay_buffer(tmp / REPLAY_BUFFER)
+        if adr_state is not None:
+            atomic_write_json(tmp / ADR_STATE, adr_state)
+        return self.commit_checkpoint(tmp, steps, {"reason": reason}, keep)
+
+    def has_checkpoints(self) -> bool:
+        """Whether any checkpoint folder exists."""
+        return bool(self.list_checkpoints())
+
     def new_checkpoint_dir(self, steps: int) -> Path:
         """A temporary folder to fill; :meth:`commit_checkpoint` makes it a checkpoint."""
         tmp = self.checkpoints / f".tmp_step_{steps:09d}_{os.getpid()}"
@@ -327,7 +508,7 @@ class RunDir:
         for name in files:
             _fsync(tmp / name)
         manifest = {"steps": steps, "time": utc_now(), "files": files, **extra}
-        atomic_write_json(tmp / "manifest.json", manifest)
+        atomic_write_json(tmp / MANIFEST, manifest)
         final = self.checkpoints / f"step_{steps:09d}"
         if final.exists():
             shutil.rmtree(final)
@@ -357,14 +538,14 @@ class RunDir:
         folders = self.list_checkpoints()
         if not folders:
             raise CheckpointError(
-                f"{self.path}: no checkpoint to resume from (checkpoints/ is empty or missing)"
+                f"{self.path}: no checkpoint to resume from ({CHECKPOINTS}/ is empty or missing)"
             )
         return verify_checkpoint(folders[-1])
 
 
 def verify_checkpoint(folder: Path) -> Checkpoint:
     """Check every file of a checkpoint against its manifest's SHA-256."""
-    manifest_path = folder / "manifest.json"
+    manifest_path = folder / MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text())
         files = dict(manifest["files"])
@@ -385,6 +566,6 @@ def verify_checkpoint(folder: Path) -> Checkpoint:
                 f"{path}: checkpoint file is corrupt or truncated (checksum mismatch); delete "
                 f"{folder} to resume from the previous one"
             )
-    if "model.zip" not in files:
-        raise CheckpointError(f"{folder}: checkpoint has no model.zip")
+    if MODEL not in files:
+        raise CheckpointError(f"{folder}: checkpoint has no {MODEL}")
     return Checkpoint(folder, steps, files)

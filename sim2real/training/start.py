@@ -155,6 +155,7 @@ def prepare(
     Raises:
         ConfigError, DomainError, CheckpointError: bad input (one line).
     """
+    start: FreshStart | ResumeStart
     if resume is not None:
         config, start = _resume_start(RunDir(resume), config)
     elif config is None:
@@ -175,9 +176,9 @@ def _resume_start(
         check_resumable(saved, config, run)
     ckpt = run.latest_checkpoint()
     _check_budget(saved, config, ckpt, run)
-    vn_file = ckpt.file("vecnormalize.pkl")
+    vn_file = ckpt.vecnormalize
     if config.normalize and vn_file is None:
-        raise CheckpointError(f"{ckpt.path}: vecnormalize.pkl missing but normalize is on")
+        raise CheckpointError(f"{ckpt.path}: {RunDir.VECNORMALIZE} missing but normalize is on")
     return config, ResumeStart(run, ckpt, vn_file)
 
 

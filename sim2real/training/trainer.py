@@ -34,13 +34,14 @@ from sim2real.config import ExperimentConfig
 from sim2real.errors import PhysicsError, Sim2RealError
 from sim2real.evaluation.episodes import TRAIN_DOMAIN
 from sim2real.evaluation.targets import make_target_env
-from sim2real.randomization import ADRCallback, DomainStatsCallback
+from sim2real.randomization import ADRCallback
 from sim2real.training.callbacks import (
     Checkpointer,
     MultiDomainEvalCallback,
     PeriodicCheckpointCallback,
     RichProgressCallback,
     TensorBoardExtrasCallback,
+    randomization_callbacks,
 )
 from sim2real.training.resume import restore_adr_callback
 from sim2real.training.run_dir import RunDir, utc_now
@@ -152,11 +153,26 @@ def build(prepared: Prepared, builder: RunBuilder = PRETRAIN, *, quiet: bool = F
         eval_envs = _eval_envs(config)
         envs.extend(env for _, _, env in eval_envs.values())
         model = start.model(prepared, venv, builder.model)
+        run = _open_run(prepared, builder, model)
+        return _wired(prepared, builder, run, model, envs, eval_envs, adr_cb, quiet)
     except BaseException:
         _close(envs)
         raise
-    run = _open_run(prepared, builder, model)
-    start_steps = int(model.num_timesteps)
+
+
+def _wired(
+    prepared: Prepared,
+    builder: RunBuilder,
+    run: RunDir,
+    model: BaseAlgorithm,
+    envs: list[Any],
+    eval_envs: dict[str, tuple[str, str, Any]],
+    adr_cb: ADRCallback | None,
+    quiet: bool,
+) -> Built:
+    """The built-in callbacks (evaluation, checkpoints, TensorBoard, DR/ADR), the builder's, and
+    the progress bar, around the model on its open run directory."""
+    config, start = prepared.config, prepared.start
     checkpointer = Checkpointer(run, config.checkpoint_keep, getattr(adr_cb, "state_dict", None))
     evals = MultiDomainEvalCallback(
         eval_envs,
@@ -172,7 +188,7 @@ def build(prepared: Prepared, builder: RunBuilder = PRETRAIN, *, quiet: bool = F
         evals,
         PeriodicCheckpointCallback(checkpointer, config.checkpoint_freq),
         TensorBoardExtrasCallback(config.flat(), METRIC_KEYS),
-        *_randomization_callbacks(config, adr_cb),
+        *randomization_callbacks(config.domain, adr_cb),
         *builder.callbacks(run),
     ]
     progress = None
@@ -180,6 +196,7 @@ def build(prepared: Prepared, builder: RunBuilder = PRETRAIN, *, quiet: bool = F
         label = f"{builder.kind} {config.algo} {config.env}"
         progress = RichProgressCallback(config.total_timesteps, label, lambda: evals.latest)
         callbacks.append(progress)
+    start_steps = int(model.num_timesteps)
     return Built(
         prepared, builder, run, model, envs, evals, checkpointer, callbacks, progress, start_steps
     )
@@ -189,13 +206,6 @@ def _eval_envs(config: ExperimentConfig) -> dict[str, tuple[str, str, Any]]:
     """``key -> (env, domain, gym env)`` for the training domain and each ``eval.targets``."""
     domains = [(TRAIN_DOMAIN, config.domain)] + [(f"target/{t}", t) for t in config.eval.targets]
     return {key: (config.env, d, make_target_env(config.env, d)) for key, d in domains}
-
-
-def _randomization_callbacks(
-    config: ExperimentConfig, adr_cb: ADRCallback | None
-) -> list[BaseCallback]:
-    out: list[BaseCallback] = [] if config.domain == "nominal" else [DomainStatsCallback()]
-    return out if adr_cb is None else [*out, adr_cb]
 
 
 def _open_run(prepared: Prepared, builder: RunBuilder, model: BaseAlgorithm) -> RunDir:

@@ -15,7 +15,7 @@ from sim2real.transfer.algorithms import (
     TransferTD3,
     transfer_class_for,
 )
-from sim2real.transfer.api import Source, load_source, rebuild_as, transfer
+from sim2real.transfer.api import rebuild_as, transfer
 from sim2real.transfer.callbacks import (
     EarlyStopper,
     GradualUnfreezeCallback,
@@ -39,7 +39,6 @@ __all__ = [
     "ObsAdapterExtractor",
     "OffPolicySpec",
     "Part",
-    "Source",
     "SpaceMaps",
     "StopOnEvalFile",
     "StopOnTargetPlateau",
@@ -55,7 +54,6 @@ __all__ = [
     "apply_transfer",
     "check_spaces",
     "describe_model",
-    "load_source",
     "load_transfer_config",
     "named_parts",
     "parts_table",

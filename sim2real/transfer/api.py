@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.errors import ConfigError
-from sim2real.training import load_run
+from sim2real.training.loading import LoadedPolicy, load_policy
 from sim2real.transfer.adapters import (
     ObsAdapterExtractor,
     SpaceMaps,
@@ -24,7 +22,7 @@ from sim2real.transfer.normalization import carry_normalization, find_vec_normal
 from sim2real.transfer.spec import TransferSpec
 from sim2real.transfer.surgery import TransferLog, apply_transfer
 
-__all__ = ["Source", "load_source", "rebuild_as", "transfer"]
+__all__ = ["rebuild_as", "transfer"]
 
 # attributes of a template model that must not leak into the new agent
 _RESET = {
@@ -39,31 +37,6 @@ _RESET = {
     "ep_success_buffer": None,
 }
 _FROM_ENV = ("observation_space", "action_space", "n_envs", "env", "_vec_normalize_env")
-
-
-@dataclass
-class Source:
-    """A pretrained source: model, its normalization statistics and env name (if known)."""
-
-    model: BaseAlgorithm
-    vec_normalize: VecNormalize | None = None
-    env_name: str | None = None
-    path: str | None = None
-
-
-def load_source(source: Any) -> Source:
-    """A :class:`Source` from an SB3 model, a ``.zip`` path, a run directory or a ``Source``.
-
-    Raises:
-        ModelFileError: missing or corrupt files.
-    """
-    if isinstance(source, Source):
-        return source
-    if isinstance(source, BaseAlgorithm):
-        return Source(source)
-
-    run = load_run(Path(source), device="cpu")
-    return Source(run.model, run.vec_normalize, run.env_name, str(run.path))
 
 
 def rebuild_as(
@@ -109,9 +82,9 @@ def rebuild_as(
 
 
 def _space_maps(
-    source: Source, target: BaseAlgorithm | VecEnv, spec: TransferSpec, names: dict
+    source: LoadedPolicy, target: BaseAlgorithm | VecEnv, spec: TransferSpec, names: dict
 ) -> SpaceMaps:
-    src_o, src_a = env_entry_names(source.env_name) if source.env_name else (None, None)
+    src_o, src_a = env_entry_names(source.env) if source.env else (None, None)
     tgt_o, tgt_a = env_entry_names(target)
     given = {
         "source_obs": src_o,
@@ -143,7 +116,8 @@ def transfer(
     """A new PPO/SAC/TD3 agent on ``target_env`` built from named parts of ``source``.
 
     Args:
-        source: an SB3 model, a ``.zip``, a run directory or a :class:`Source`.
+        source: an SB3 model, a ``.zip``, a run directory or a
+            :class:`~sim2real.training.LoadedPolicy`.
         target_env: the target vec env (a ``VecNormalize`` in it receives the source's
             statistics according to ``spec.normalization``).
         spec: what/how/when to transfer (:class:`TransferSpec` or its dict); default fine-tune all.
@@ -166,7 +140,7 @@ def transfer(
         spec = TransferSpec.model_validate({})
     elif not isinstance(spec, TransferSpec):
         spec = TransferSpec.model_validate(spec)
-    src = load_source(source)
+    src = load_policy(source)
     cls = transfer_class_for(src.model)
     if template is not None and transfer_class_for(template) is not cls:
         raise ConfigError(
@@ -174,45 +148,56 @@ def transfer(
             f"{type(template).__name__}: transfer needs the same algorithm (set algo accordingly)"
         )
     maps = _space_maps(src, target_env, spec, names or {})
-    extra_policy: dict[str, Any] = {}
-    if maps.obs_adapter:
-        extractor = getattr(src.model.policy, "features_extractor_class", None)
-        if getattr(extractor, "__name__", "") != "FlattenExtractor":
-            raise ConfigError(
-                "adapter input_layer needs a source with the default flatten extractor"
-            )
-        extra_policy = {
-            "features_extractor_class": ObsAdapterExtractor,
-            "features_extractor_kwargs": {
-                "source_dim": int(np.prod(src.model.observation_space.shape or (1,))),
-                "init_map": list(maps.obs.target_of),
-            },
-        }
     model = rebuild_as(
-        template or src.model, cls, target_env, policy_kwargs=extra_policy, seed=seed
+        template or src.model, cls, target_env, policy_kwargs=_adapter_kwargs(src, maps), seed=seed
     )
     assert isinstance(model, TransferMixin)
     for module in model.policy.modules():
         if isinstance(module, ObsAdapterExtractor):
             module.reset_to_map()
     log: TransferLog = apply_transfer(src.model, model, spec, maps)
-    if normalize:
-        obs_map = None if maps.obs_adapter else maps.obs
-        log.notes.append("observation normalization: " + carry_normalization(
-            src.vec_normalize, target_env, spec.normalization, obs_map
-        ))  # fmt: skip
-    elif spec.normalization == "freeze":
-        vn = find_vec_normalize(target_env)
-        if vn is not None:
-            vn.training = False
+    note = _normalization(src, target_env, spec, maps, normalize)
+    if note is not None:
+        log.notes.append(note)
     if not maps.identical:
         log.notes.append(
             "spaces adapted: " + ("input layer" if maps.obs_adapter else "entries matched by name")
         )
     model.transfer_info = {
-        "source": src.path or type(src.model).__name__,
-        "source_env": src.env_name,
+        "source": str(src.path) if src.path is not None else type(src.model).__name__,
+        "source_env": src.env,
         "spec": spec.model_dump(mode="json", by_alias=True),
         "log": log.to_dict(),
     }
     return model
+
+
+def _adapter_kwargs(src: LoadedPolicy, maps: SpaceMaps) -> dict[str, Any]:
+    """Policy kwargs of an input-layer adapter (``{}`` when the observations need none)."""
+    if not maps.obs_adapter:
+        return {}
+    extractor = getattr(src.model.policy, "features_extractor_class", None)
+    if getattr(extractor, "__name__", "") != "FlattenExtractor":
+        raise ConfigError("adapter input_layer needs a source with the default flatten extractor")
+    return {
+        "features_extractor_class": ObsAdapterExtractor,
+        "features_extractor_kwargs": {
+            "source_dim": int(np.prod(src.model.observation_space.shape or (1,))),
+            "init_map": list(maps.obs.target_of),
+        },
+    }
+
+
+def _normalization(
+    src: LoadedPolicy, target_env: VecEnv, spec: TransferSpec, maps: SpaceMaps, carry: bool
+) -> str | None:
+    """Carry the source's statistics over (the log note), or, on resume, only freeze them."""
+    if carry:
+        obs_map = None if maps.obs_adapter else maps.obs
+        how = carry_normalization(src.vec_normalize, target_env, spec.normalization, obs_map)
+        return "observation normalization: " + how
+    if spec.normalization == "freeze":
+        vn = find_vec_normalize(target_env)
+        if vn is not None:
+            vn.training = False
+    return None

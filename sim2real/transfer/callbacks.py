@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
+from sim2real.errors import Sim2RealError
+from sim2real.training.run_dir import RunDir, atomic_write_json
 from sim2real.transfer.algorithms import TransferMixin
 from sim2real.transfer.surgery import TransferLog
 
@@ -24,7 +25,6 @@ __all__ = [
     "StopOnEvalFile",
     "StopOnTargetPlateau",
     "TransferLogCallback",
-    "run_dir_of",
     "transfer_callbacks",
 ]
 
@@ -37,11 +37,11 @@ class TransferLogCallback(BaseCallback):
     """
 
     def __init__(
-        self, path: str | Path | None = None, *, in_run_dir: bool = False, max_points: int = 200
+        self, path: str | Path | None = None, *, run: RunDir | None = None, max_points: int = 200
     ) -> None:
         super().__init__()
         self.path = Path(path) if path is not None else None
-        self.in_run_dir = in_run_dir
+        self.run = run
         self.info: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
         self.lr_history: list[dict[str, Any]] = []
@@ -53,10 +53,8 @@ class TransferLogCallback(BaseCallback):
         model = self.model
         assert isinstance(model, TransferMixin)
         self.info = dict(model.transfer_info)
-        if self.path is None and self.in_run_dir:
-            self.path = run_dir_of(self.logger) / "transfer.json"
-        if self.path is not None and self.path.is_file():  # resumed run: keep its history
-            old = json.loads(self.path.read_text())
+        old = self._read()
+        if old:  # resumed run: keep its history
             now = int(self.num_timesteps)
             self.info["log"] = old.get("log", self.info.get("log"))  # the surgery as it was done
             self.events = [e for e in old.get("events", []) if e["step"] <= now]
@@ -107,14 +105,20 @@ class TransferLogCallback(BaseCallback):
         self._record_lrs(force=True)
         self.write()
 
+    def _read(self) -> dict[str, Any]:
+        if self.run is not None:
+            return self.run.read_transfer_info()
+        if self.path is not None and self.path.is_file():
+            return json.loads(self.path.read_text())
+        return {}
+
     def write(self) -> None:
-        """Write ``transfer.json`` atomically (no-op without a path)."""
-        if self.path is None:
-            return
+        """Write the log atomically to the run's ``transfer.json`` or ``path`` (else no-op)."""
         data = {**self.info, "events": self.events, "lr_history": self.lr_history}
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, default=str))
-        os.replace(tmp, self.path)
+        if self.run is not None:
+            self.run.write_transfer_info(data)
+        elif self.path is not None:
+            atomic_write_json(self.path, data)
 
 
 class GradualUnfreezeCallback(BaseCallback):
@@ -201,34 +205,32 @@ class StopOnTargetPlateau(BaseCallback):
 
 
 class StopOnEvalFile(BaseCallback):
-    """Early stopping on a run's ``evaluations.json`` (written by the trainer's eval callback).
+    """Early stopping on a run's evaluations (written by the trainer's eval callback).
 
     Checks at the same step multiples as the trainer's evaluation (``freq``), right after it.
     """
 
     def __init__(
-        self, path: str | Path | None, freq: int, key: str, stopper: EarlyStopper,
+        self, run: RunDir, freq: int, key: str, stopper: EarlyStopper,
         log: TransferLogCallback | None = None,
     ) -> None:  # fmt: skip
         super().__init__()
-        self.path = Path(path) if path is not None else None
+        self.run = run
         self.freq, self.key = freq, key
         self.stopper, self.log = stopper, log
         self._seen = 0
         self._next = freq
 
     def _on_training_start(self) -> None:
-        if self.path is None:
-            self.path = run_dir_of(self.logger) / "evaluations.json"
         self._next = (self.num_timesteps // self.freq + 1) * self.freq
 
     def _on_step(self) -> bool:
-        if self.num_timesteps < self._next or self.path is None:
+        if self.num_timesteps < self._next:
             return True
         self._next = (self.num_timesteps // self.freq + 1) * self.freq
         try:
-            means = json.loads(self.path.read_text()).get(self.key, {}).get("mean", [])
-        except (OSError, ValueError):
+            means = self.run.read_evaluations().get(self.key, {}).get("mean", [])
+        except Sim2RealError:
             return True
         cont = True
         for mean in means[self._seen :]:
@@ -240,21 +242,14 @@ class StopOnEvalFile(BaseCallback):
         return cont
 
 
-def run_dir_of(logger: Any) -> Path:
-    """The run directory of a sim2real run: the parent of its TensorBoard folder."""
-    folder = logger.get_dir() if logger is not None else None
-    if not folder:
-        raise RuntimeError("transfer callbacks need a logger writing into a run directory")
-    return Path(folder).parent
-
-
 def transfer_callbacks(
-    path: str | Path | None = None, *, in_run_dir: bool = False
+    path: str | Path | None = None, *, run: RunDir | None = None
 ) -> list[BaseCallback]:
     """The log and gradual-unfreezing callbacks for a model made by :func:`transfer`.
 
-    ``transfer.json`` goes to ``path``, or next to the TensorBoard folder with ``in_run_dir``.
+    The log goes to the run directory ``run`` (its ``transfer.json``), or to the JSON file
+    ``path``, or only to TensorBoard.
     """
-    log = TransferLogCallback(path, in_run_dir=in_run_dir)
+    log = TransferLogCallback(path, run=run)
     # unfreezing first, so that the log sees the restored state when a run resumes
     return [GradualUnfreezeCallback(None, log), log]

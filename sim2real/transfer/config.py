@@ -9,12 +9,10 @@ The run directory's ``config.yaml`` holds the experiment part (readable by every
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field
 
 from sim2real.config import (
@@ -26,6 +24,7 @@ from sim2real.config import (
     validate_model,
 )
 from sim2real.errors import CheckpointError, ConfigError
+from sim2real.training.run_dir import RunDir
 from sim2real.transfer.spec import TransferSpec
 
 __all__ = [
@@ -71,15 +70,13 @@ class TransferConfig(ExperimentConfig):
 
 def source_env(source: str | Path) -> str | None:
     """The env name of a source run (from its ``config.yaml``), ``None`` if unknown."""
-    path = Path(source)
-    for cand in (path, path.parent, path.parent.parent.parent):
-        cfg = cand / "config.yaml"
-        if cfg.is_file():
-            try:
-                return (yaml.safe_load(cfg.read_text()) or {}).get("env")
-            except (OSError, yaml.YAMLError):
-                return None
-    return None
+    run = RunDir.of(source)
+    if run is None:
+        return None
+    try:
+        return run.read_config_data().get("env")
+    except CheckpointError:
+        return None
 
 
 _HINT = "see docs of TransferSpec"
@@ -142,18 +139,17 @@ def saved_transfer_config(run_dir: str | Path, overrides: Iterable[str] = ()) ->
     Raises:
         CheckpointError: not a transfer run directory.
     """
-    run = Path(run_dir)
-    cfg, info = run / "config.yaml", run / "transfer.json"
-    if not cfg.is_file() or not info.is_file():
+    run = RunDir(run_dir)
+    if not run.is_run() or not run.transfer_info.is_file():
         raise CheckpointError(
-            f"{run}: not a transfer run (config.yaml or transfer.json is missing)"
+            f"{run.path}: not a transfer run ({RunDir.CONFIG} or {RunDir.TRANSFER} is missing)"
         )
+    data = run.read_config_data()
     try:
-        data = yaml.safe_load(cfg.read_text()) or {}
-        data["transfer"] = json.loads(info.read_text())["config"]
-    except (OSError, yaml.YAMLError, ValueError, KeyError):
+        data["transfer"] = run.read_transfer_info()["config"]
+    except KeyError:
         raise CheckpointError(
-            f"{run}: config.yaml/transfer.json unreadable; the run is damaged"
+            f"{run.transfer_info}: no transfer config; the run is damaged"
         ) from None
     apply_overrides(data, overrides)
-    return validate_model(TransferConfig, data, str(cfg), _HINT)
+    return validate_model(TransferConfig, data, str(run.config), _HINT)

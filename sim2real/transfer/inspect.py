@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from sim2real.training.loading import load_policy
 from sim2real.transfer.adapters import env_entry_names
-from sim2real.transfer.api import load_source
 from sim2real.transfer.parts import parts_table
 
 __all__ = ["describe_model"]
@@ -20,15 +20,15 @@ def describe_model(path: str | Path) -> dict[str, Any]:
     Raises:
         ModelFileError: missing or corrupt files.
     """
-    src = load_source(path)
+    src = load_policy(Path(path))
     model = src.model
     parts = parts_table(model)
-    obs_names, act_names = env_entry_names(src.env_name) if src.env_name else (None, None)
+    obs_names, act_names = env_entry_names(src.env) if src.env else (None, None)
     info = getattr(model, "transfer_info", None) or {}
     return {
         "path": str(src.path or path),
         "algo": type(model).__name__.removeprefix("Transfer").lower(),
-        "env": src.env_name,
+        "env": src.env,
         "observation_size": int(np.prod(model.observation_space.shape or (1,))),
         "action_size": int(np.prod(model.action_space.shape or (1,))),
         "observation_names": obs_names,

@@ -1,8 +1,9 @@
 """A transfer run through the trainer: same run directory, TensorBoard, checkpoints, resume.
 
-The trainer builds the target vec env; :func:`run_transfer` plugs in a ``model_builder`` that
-builds the target config's model as a template, transfers the source parts into a new agent with
-those hyperparameters, and adds the transfer callbacks. On ``--resume`` the builder runs again
+The trainer builds the target vec env; :func:`transfer_builder` is the run's ``RunBuilder``: its
+model factory builds the target config's model as a template and transfers the source parts into
+a new agent with those hyperparameters, and it adds the transfer callbacks. ``sim2real transfer``
+and the benchmark's transfer arms use this one builder. On ``--resume`` the factory runs again
 (same source, same spec: same frozen parts, multipliers and L2-SP anchors), the trainer loads the
 checkpoint's weights and optimizer state into it, and gradual unfreezing re-applies the stages
 already passed; normalization statistics come from the checkpoint. The run keeps a copy of its
@@ -11,8 +12,6 @@ source in ``source/``, used on resume if the original has gone.
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,22 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig
 from sim2real.errors import ConfigError
-from sim2real.training import RunBuilder, RunDir, RunResult, build_model, train
+from sim2real.training import (
+    LoadedPolicy,
+    RunBuilder,
+    RunDir,
+    RunResult,
+    build_model,
+    load_policy,
+    train,
+)
 from sim2real.training.start import ModelFactory, Prepared
 from sim2real.training.trainer import CallbackFactory
-from sim2real.transfer.api import Source, load_source, transfer
+from sim2real.transfer.api import transfer
 from sim2real.transfer.callbacks import (
     EarlyStopper,
     StopOnEvalFile,
     TransferLogCallback,
-    run_dir_of,
     transfer_callbacks,
 )
 from sim2real.transfer.config import TransferConfig
@@ -41,10 +47,10 @@ __all__ = ["SourceSnapshot", "check_resume", "run_transfer", "transfer_builder"]
 
 def check_resume(config: TransferConfig, run_dir: str | Path) -> None:
     """The transfer block must not change on resume (the experiment part is checked by train)."""
-    info = Path(run_dir) / "transfer.json"
-    if not info.is_file():
-        raise ConfigError(f"--resume {run_dir}: not a transfer run (transfer.json is missing)")
-    saved = json.loads(info.read_text()).get("config", {})
+    run = RunDir(run_dir)
+    if not run.transfer_info.is_file():
+        raise ConfigError(f"--resume {run_dir}: not a transfer run ({RunDir.TRANSFER} is missing)")
+    saved = run.read_transfer_info().get("config", {})
     now = config.transfer.model_dump(mode="json", by_alias=True)
     changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
     if changed:
@@ -56,33 +62,19 @@ def check_resume(config: TransferConfig, run_dir: str | Path) -> None:
 
 
 class SourceSnapshot(BaseCallback):
-    """Copies the source (model, normalization statistics, config) into ``<run>/source/``.
+    """Copies the source (model, normalization statistics, config) into the run's ``source/``.
 
     A transfer run thus stays resumable (the surgery and the L2-SP anchors are rebuilt from the
     source) even if the original source directory is moved or deleted.
     """
 
-    def __init__(self, source: str | Path) -> None:
+    def __init__(self, source: str | Path, run: RunDir) -> None:
         super().__init__()
         self.source = Path(source)
+        self.run = run
 
     def _on_training_start(self) -> None:
-        dest = run_dir_of(self.logger) / "source"
-        if dest.exists():
-            return
-        tmp = dest.with_name("source.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self.source.is_dir():
-            for name in ("config.yaml", "model.zip", "vecnormalize.pkl"):
-                if (self.source / name).is_file():
-                    shutil.copy2(self.source / name, tmp / name)
-        else:
-            shutil.copy2(self.source, tmp / "model.zip")
-            vn = self.source.parent / "vecnormalize.pkl"
-            if vn.is_file():
-                shutil.copy2(vn, tmp / "vecnormalize.pkl")
-        tmp.rename(dest)
+        self.run.write_source_snapshot(self.source)
 
     def _on_step(self) -> bool:
         return True
@@ -92,15 +84,13 @@ def _source_for_resume(recorded: str, run_dir: Path) -> str:
     """The recorded source, or the run's snapshot of it when the original is gone."""
     if Path(recorded).exists():
         return recorded
-    snap = run_dir / "source"
-    if (snap / "config.yaml").is_file():
-        return str(snap)
-    if (snap / "model.zip").is_file():
-        return str(snap / "model.zip")
-    raise ConfigError(
-        f"--resume {run_dir}: the source {recorded} no longer exists and the run has no "
-        "snapshot of it (source/); restore it to resume"
-    )
+    snapshot = RunDir(run_dir).source_snapshot_path()
+    if snapshot is None:
+        raise ConfigError(
+            f"--resume {run_dir}: the source {recorded} no longer exists and the run has no "
+            "snapshot of it (source/); restore it to resume"
+        )
+    return str(snapshot)
 
 
 def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -> RunBuilder:
@@ -119,12 +109,12 @@ def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -
     source_path = str(config.transfer.source)
     if resume is not None:
         source_path = _source_for_resume(source_path, Path(resume))
-    src = load_source(source_path)
+    src = load_policy(source_path)
     exp = config.experiment_config()
     _check_early_stopping(config.spec, exp)
     info = {
         "source": source_path,
-        "source_env": src.env_name,
+        "source_env": src.env,
         "target": f"{exp.env}:{exp.domain}",
         "spec": config.spec.model_dump(mode="json", by_alias=True),
     }
@@ -146,7 +136,7 @@ def _check_early_stopping(spec: TransferSpec, exp: ExperimentConfig) -> None:
         )
 
 
-def _model_factory(src: Source, config: TransferConfig) -> ModelFactory:
+def _model_factory(src: LoadedPolicy, config: TransferConfig) -> ModelFactory:
     """Build the target config's model as a template, then transfer the source into it."""
     spec, block = config.spec, config.transfer.model_dump(mode="json", by_alias=True)
 
@@ -170,16 +160,13 @@ def _callback_factory(source_path: str, spec: TransferSpec, eval_freq: int) -> C
     """Source snapshot, gradual unfreezing, the transfer log and (if set) early stopping."""
 
     def callbacks(run: RunDir) -> list[BaseCallback]:
-        out: list[BaseCallback] = [
-            SourceSnapshot(source_path),
-            *transfer_callbacks(in_run_dir=True),
-        ]
+        out: list[BaseCallback] = [SourceSnapshot(source_path, run), *transfer_callbacks(run=run)]
         if spec.early_stopping is not None:
             log = next(cb for cb in out if isinstance(cb, TransferLogCallback))
             es = spec.early_stopping
             key = "train_domain" if es.domain is None else f"target/{es.domain}"
             stopper = EarlyStopper(es.patience, es.min_evals, es.reward_threshold)
-            out.append(StopOnEvalFile(None, eval_freq, key, stopper, log))
+            out.append(StopOnEvalFile(run, eval_freq, key, stopper, log))
         return out
 
     return callbacks

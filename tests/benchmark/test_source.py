@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim2real.benchmark import BenchmarkConfig, resolve_source
+from sim2real.benchmark import BenchmarkConfig, prepare_source
 from sim2real.errors import ConfigError, ModelFileError
 
 
@@ -24,12 +24,12 @@ def _config(tmp_path: Path, **source: object) -> BenchmarkConfig:
 
 def test_pretrained_source_is_cached_by_config_hash(tmp_path: Path) -> None:
     cfg = _config(tmp_path, pretrain="smoke", pretrain_set=["checkpoint_freq=0", "eval.freq=0"])
-    run, steps = resolve_source(cfg)
+    run, steps = prepare_source(cfg)
     assert run.parent == (tmp_path / "cache").resolve() and steps == 256
     stamp = (run / "model.zip").stat().st_mtime_ns
-    again, _ = resolve_source(cfg)  # a second benchmark does not pay again
+    again, _ = prepare_source(cfg)  # a second benchmark does not pay again
     assert again == run and (run / "model.zip").stat().st_mtime_ns == stamp
-    other, _ = resolve_source(
+    other, _ = prepare_source(
         _config(
             tmp_path, pretrain="smoke", pretrain_set=["checkpoint_freq=0", "eval.freq=0", "seed=1"]
         )
@@ -39,9 +39,9 @@ def test_pretrained_source_is_cached_by_config_hash(tmp_path: Path) -> None:
 
 def test_source_errors(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="not found"):
-        resolve_source(_config(tmp_path, run=str(tmp_path / "nope")))
+        prepare_source(_config(tmp_path, run=str(tmp_path / "nope")))
     with pytest.raises(ConfigError, match="benchmark env"):
-        resolve_source(_config(tmp_path, pretrain="cartpole_swingup_ppo"))
+        prepare_source(_config(tmp_path, pretrain="cartpole_swingup_ppo"))
 
 
 def test_shipped_quickstart_policy_resolves() -> None:
@@ -53,6 +53,6 @@ def test_shipped_quickstart_policy_resolves() -> None:
             "arms": {"ft": {}},
         }
     )
-    run, steps = resolve_source(cfg)
+    run, steps = prepare_source(cfg)
     assert (run / "model.zip").stat().st_size < 1_000_000 and steps > 0
     assert (run / "README.md").is_file()

@@ -19,12 +19,14 @@ from sim2real.evaluation import (
     run_sweep,
     save_sweep,
 )
+from sim2real.training import LoadedPolicy
 from tests._export_policies import exported, trained
 
 
 def _sb3_agent(algo: str = "ppo") -> SB3Agent:
     t = trained(algo, True)
-    return SB3Agent(t.model, t.vec_normalize, f"{algo}-sb3", "cartpole")
+    policy = LoadedPolicy(t.model, t.vec_normalize, env="cartpole")
+    return SB3Agent(policy, label=f"{algo}-sb3")
 
 
 def test_artifact_and_sb3_model_score_the_same() -> None:

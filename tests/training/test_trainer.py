@@ -1,4 +1,4 @@
-"""In-process `train()`: same seed -> same parameters, model_builder, NaN guard, load_run."""
+"""In-process `train()`: same seed -> same parameters, RunBuilder, NaN guard, load_run."""
 
 from __future__ import annotations
 
@@ -132,7 +132,8 @@ def test_finite_check_passes_huge_finite_values() -> None:
 
 def test_load_run_dir_zip_and_errors(ppo_run: Path, tmp_path: Path) -> None:
     loaded = load_run(ppo_run)
-    assert loaded.env_name == "cartpole" and loaded.config is not None
+    assert loaded.env == "cartpole" and loaded.config is not None
+    assert loaded.run_dir == ppo_run and loaded.model_file == ppo_run / "model.zip"
     assert loaded.vec_normalize is not None and loaded.vec_normalize.training is False
     env = loaded.make_env()
     obs = env.reset()
