@@ -78,7 +78,7 @@ def pretrain(
     from sim2real.cli._training import check_domain, run_interruptible
     from sim2real.training import train
 
-    check_domain(cfg.env, cfg.domain)
+    check_domain(cfg.env, cfg.domain, cfg.adr)
 
     result = run_interruptible(
         "pretrain", lambda: train(cfg, out_dir=out, resume=resume, quiet=quiet or as_json)

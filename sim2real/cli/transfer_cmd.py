@@ -84,7 +84,7 @@ def transfer_command(
     from sim2real.cli._training import check_domain, run_interruptible
     from sim2real.transfer.run import run_transfer
 
-    check_domain(cfg.env, cfg.domain)
+    check_domain(cfg.env, cfg.domain, cfg.adr)
 
     result = run_interruptible(
         "transfer",
