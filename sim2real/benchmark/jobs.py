@@ -111,36 +111,18 @@ def _run(job: RunJob) -> dict[str, Any]:
     if done is not None:
         return done
     _limit_threads()
-    from sim2real.config import config_from_dict
-    from sim2real.training import build_model, resolve_device, train
+    from sim2real.training import train
 
     run = Path(job.run_dir)
     if run.exists():  # an interrupted run: start it again so results match a clean run
         shutil.rmtree(run)
     run.parent.mkdir(parents=True, exist_ok=True)
-    config = config_from_dict(job.config, f"benchmark run {job.name}")
-    builder = None
-    if job.source is not None:
-        from sim2real.transfer import transfer
-
-        device = resolve_device(config.device, config.algo)
-
-        def builder(venv: Any) -> Any:
-            template = build_model(config, venv, device)
-            return transfer(job.source, venv, job.spec, template=template, seed=config.seed)
-
-    t0 = time.perf_counter()
-    result = train(
-        config,
-        out_dir=run,
-        model_builder=builder,
-        extra_callbacks=_transfer_callbacks(job),
-        run_info={
-            "benchmark": {"key": job.key, "arm": job.arm, "seed": job.seed, "spec": job.spec}
-        },
-        quiet=True,
-        kind="benchmark",
+    config, builder = _config_and_builder(job)
+    builder = builder.labelled(
+        "benchmark", benchmark={"key": job.key, "arm": job.arm, "seed": job.seed, "spec": job.spec}
     )
+    t0 = time.perf_counter()
+    result = train(config, out_dir=run, builder=builder, quiet=True)
     return {
         "arm": job.arm,
         "seed": job.seed,
@@ -151,13 +133,21 @@ def _run(job: RunJob) -> dict[str, Any]:
     }
 
 
-def _transfer_callbacks(job: RunJob) -> list[Any]:
-    """The transfer strategy's callbacks (transfer log, gradual unfreezing) for transfer arms."""
-    if job.source is None:
-        return []
-    from sim2real.transfer import transfer_callbacks
+def _config_and_builder(job: RunJob) -> tuple[Any, Any]:
+    """Scratch: the config and its own model; a transfer arm: the transfer run's builder, so the
+    arm is a transfer run like ``sim2real transfer`` makes (resumable with ``--resume``)."""
+    from sim2real.config import config_from_dict, validate_model
+    from sim2real.training import PRETRAIN
 
-    return list(transfer_callbacks(in_run_dir=True))
+    where = f"benchmark run {job.name}"
+    if job.source is None:
+        return config_from_dict(job.config, where), PRETRAIN
+    from sim2real.transfer.config import TransferConfig
+    from sim2real.transfer.run import transfer_builder
+
+    data = {**job.config, "transfer": {**(job.spec or {}), "source": job.source}}
+    config = validate_model(TransferConfig, data, where)
+    return config.experiment_config(), transfer_builder(config)
 
 
 def _zero_shot(job: ZeroShotJob) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import yaml
 from sim2real.benchmark.backends import run_jobs
 from sim2real.benchmark.config import SCRATCH, BenchmarkConfig, config_hash
 from sim2real.benchmark.jobs import RunJob, ZeroShotJob
-from sim2real.benchmark.report import build_report, write_report
+from sim2real.benchmark.report import BenchmarkReport, build_report, write_report
 from sim2real.errors import ConfigError, ModelFileError
 from sim2real.metrics import MetricOptions
 from sim2real.resources import data_dir
@@ -43,7 +43,7 @@ class BenchmarkResult:
     """What :func:`run_benchmark` produced."""
 
     path: Path
-    report: dict[str, Any]
+    report: BenchmarkReport
     files: dict[str, Path]
     reused: int
     computed: int
@@ -102,7 +102,6 @@ def resolve_source(config: BenchmarkConfig, *, quiet: bool = True) -> tuple[Path
             out_dir=None if resume else run,
             resume=resume,
             quiet=quiet,
-            kind="pretrain",
         )
     return run.resolve(), _source_steps(run, src.steps)
 

@@ -13,11 +13,12 @@ Layout of ``<out>/tb``::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from sim2real.benchmark.report import BenchmarkReport
 
 __all__ = [
     "TRANSFER_SCALARS",
@@ -103,8 +104,62 @@ def _png_to_array(path: Path) -> np.ndarray:
     return (img[..., :3] * 255).astype(np.uint8)
 
 
+def _strategy_params(report: BenchmarkReport, arm: str) -> dict[str, str]:
+    """The hparams that name an arm's transfer recipe (``none`` for the baseline)."""
+    if arm == report.baseline:
+        return {"strategy": "none", "copy": "none"}
+    spec = report.config.get("arms", {}).get(arm) or {}
+    return {
+        "strategy": ",".join(spec.get("strategy", ["finetune"])),
+        "copy": ",".join(spec.get("copy", ["all"])),
+    }
+
+
+def _write_seeds(report: BenchmarkReport, arm: str, root: Path, target: str, end: int) -> None:
+    """One run per seed: the evaluation curve and an hparams session with its metrics."""
+    from torch.utils.tensorboard import SummaryWriter
+    from torch.utils.tensorboard.summary import hparams
+
+    band, stats = report.curves[arm], report.metrics.arms[arm]
+    for seed, values in band.per_seed.items():
+        with SummaryWriter(str(root / arm / f"seed_{seed}")) as w:
+            for step, v in zip(band.steps, values):
+                w.add_scalar(seed_tag(target), v, int(step))
+            i = stats.seeds.index(int(seed))
+            metric = {
+                f"hparams/{k}": float(getattr(stats, k).per_seed[i])
+                for k in ("final", "auc", "time_to_threshold", "initial")
+            }
+            params = {"arm": arm, "seed": int(seed), **_strategy_params(report, arm)}
+            for s in hparams(params, metric):
+                w.file_writer.add_summary(s)
+            for k, v in metric.items():
+                w.add_scalar(k, v, end)
+
+
+def _write_aggregate(report: BenchmarkReport, arm: str, root: Path, target: str, end: int) -> None:
+    """The arm's aggregate curve with its band and, for a transfer arm, its metrics with CIs."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    band = report.curves[arm]
+    with SummaryWriter(str(root / arm / "aggregate")) as w:
+        for j, step in enumerate(int(s) for s in band.steps):
+            w.add_scalar(curve_tag(target, arm), band.point[j], step)
+            w.add_scalar(curve_tag(target, arm, "lower"), band.lo[j], step)
+            w.add_scalar(curve_tag(target, arm, "upper"), band.hi[j], step)
+        comp = report.metrics.comparisons.get(arm)
+        if comp is None:
+            return
+        for name in TRANSFER_SCALARS:
+            est = getattr(comp, name).to_dict()
+            for suffix, key in (("", "value"), ("/lo", "lo"), ("/hi", "hi")):
+                if est[key] is not None:
+                    w.add_scalar(f"transfer/{name}{suffix}", est[key], end)
+        w.add_scalar("transfer/negative_transfer", float(comp.negative_transfer), end)
+
+
 def write_tensorboard(
-    report: Mapping[str, Any],
+    report: BenchmarkReport,
     root: Path,
     *,
     figure: Path | None = None,
@@ -112,57 +167,15 @@ def write_tensorboard(
 ) -> Path:
     """Write the TensorBoard view of ``report`` (as built by ``build_report``) under ``root``."""
     from torch.utils.tensorboard import SummaryWriter
-    from torch.utils.tensorboard.summary import hparams
 
-    cfg = report.get("config", {})
-    target = str(report.get("target_name") or cfg.get("target", "target"))
-    m = report["metrics"]
-    agg = m["options"]["aggregate"]
-    end = int(m["horizon"][1])
-    arms = list(report["curves"])
-
-    for arm, band in report["curves"].items():
-        steps = [int(s) for s in band["steps"]]
-        spec = cfg.get("arms", {}).get(arm) or {}
-        for seed, values in band["per_seed"].items():
-            with SummaryWriter(str(root / arm / f"seed_{seed}")) as w:
-                for step, v in zip(steps, values):
-                    w.add_scalar(seed_tag(target), v, step)
-                i = m["arms"][arm]["seeds"].index(int(seed))
-                metric = {
-                    f"hparams/{k}": float(m["arms"][arm][k]["per_seed"][i])
-                    for k in ("final", "auc", "time_to_threshold", "initial")
-                }
-                params = {
-                    "arm": arm,
-                    "seed": int(seed),
-                    "strategy": ",".join(spec.get("strategy", ["finetune"]))
-                    if arm != report.get("baseline")
-                    else "none",
-                    "copy": ",".join(spec.get("copy", ["all"]))
-                    if arm != report.get("baseline")
-                    else "none",
-                }
-                for s in hparams(params, metric):
-                    w.file_writer.add_summary(s)
-                for k, v in metric.items():
-                    w.add_scalar(k, v, end)
-        with SummaryWriter(str(root / arm / "aggregate")) as w:
-            for j, step in enumerate(steps):
-                w.add_scalar(curve_tag(target, arm), band[agg][j], step)
-                w.add_scalar(curve_tag(target, arm, "lower"), band["lo"][j], step)
-                w.add_scalar(curve_tag(target, arm, "upper"), band["hi"][j], step)
-            comp = m["comparisons"].get(arm)
-            if comp:
-                for name in TRANSFER_SCALARS:
-                    est = comp[name]
-                    for suffix, key in (("", "value"), ("/lo", "lo"), ("/hi", "hi")):
-                        if est.get(key) is not None:
-                            w.add_scalar(f"transfer/{name}{suffix}", est[key], end)
-                w.add_scalar("transfer/negative_transfer", float(comp["negative_transfer"]), end)
-
+    target = str(report.target_name or "target")
+    agg = report.metrics.options.aggregate
+    end = int(report.metrics.horizon[1])
+    for arm in report.curves:
+        _write_seeds(report, arm, root, target, end)
+        _write_aggregate(report, arm, root, target, end)
     with SummaryWriter(str(root / "summary")) as w:
-        w.file_writer.add_summary(layout_summary(layout(target, arms, agg)))
+        w.file_writer.add_summary(layout_summary(layout(target, list(report.curves), agg)))
         if figure is not None and figure.is_file():
             w.add_image("report/learning_curves", _png_to_array(figure), end, dataformats="HWC")
         if markdown:

@@ -10,27 +10,6 @@ import typer
 __all__ = ["register"]
 
 
-def _summary_lines(result: Any) -> list[str]:
-    from sim2real.benchmark.report import format_estimate, format_speedup
-
-    m = result.report["metrics"]
-    agg = m["options"]["aggregate"]
-    lines = [
-        f"threshold {m['threshold']:.4g}; zero-shot source on target {result.report['zero_shot']['mean']:.4g}"
-    ]
-    for name, c in m["comparisons"].items():
-
-        def f(key: str, c: dict = c) -> str:
-            return format_estimate(c[key])
-
-        neg = "  NEGATIVE TRANSFER" if c["negative_transfer"] else ""
-        lines.append(
-            f"{name}: speedup {format_speedup(c)}, AUC ratio {f('auc_ratio')}, jumpstart {f('jumpstart')}, "
-            f"asymptotic gap {f('asymptotic_gap')}, speedup incl. source {f('speedup_with_source')} ({agg}, CI){neg}"
-        )
-    return lines
-
-
 def benchmark(
     config: str = typer.Argument(
         ..., help="Benchmark config: YAML path or name in configs/ (e.g. quickstart)."
@@ -52,6 +31,7 @@ def benchmark(
     """Measure transfer vs training from scratch: arms x seeds, speedup and AUC with bootstrap CIs."""
     from sim2real.benchmark import load_benchmark_config, run_benchmark
     from sim2real.benchmark.config import MAX_SEEDS, MAX_WORKERS
+    from sim2real.benchmark.report import summary_lines
     from sim2real.cli._output import console, err_console, print_json
     from sim2real.errors import ConfigError
 
@@ -110,12 +90,12 @@ def benchmark(
                 "out": str(result.path),
                 "reused": result.reused,
                 "computed": result.computed,
-                **result.report["metrics"],
+                **result.report.metrics.to_dict(),
             }
         )
         return
     if not quiet:
-        for line in _summary_lines(result):
+        for line in summary_lines(result.report):
             console.print(line)
     console.print(
         f"results: {result.path} ({result.computed} runs computed, {result.reused} reused)"

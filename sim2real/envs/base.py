@@ -102,6 +102,7 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._act_buf = np.zeros((MAX_LATENCY + 1, n_act))
         self._act_head = 0
         self._elapsed_steps = 0
+        self._reset_raw = np.zeros(n_obs)
         if dynamics:
             self.parameters.set(dynamics)
         self._sync_parameters()
@@ -368,7 +369,16 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._act_head = 0
         self._elapsed_steps = 0
         self._reset_state()
-        return self._finish_observation(), {}
+        self._reset_raw = self._observe()
+        return self._finish_observation(self._reset_raw), {}
+
+    def observe_reset(self) -> np.ndarray:
+        """The last reset's observation again, with the current observation noise and bias.
+
+        For a wrapper that sets noise/bias after the inner reset: the physics is not queried
+        again (a second query right after a reset is not the same observation, e.g. contacts).
+        """
+        return self._finish_observation(self._reset_raw)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Advance one control step; actions outside [-1, 1] are clipped."""
@@ -389,9 +399,7 @@ class BulletRobotEnv(gym.Env[np.ndarray, np.ndarray]):
         reward, terminated, info = self._reward(act)
         return self._finish_observation(raw), reward, terminated, False, info
 
-    def _finish_observation(self, obs: np.ndarray | None = None) -> np.ndarray:
-        if obs is None:
-            obs = self._observe()
+    def _finish_observation(self, obs: np.ndarray) -> np.ndarray:
         # one dot product detects NaN/inf (and absurd magnitudes); the precise check only then
         if not math.isfinite(obs.dot(obs)) and not np.isfinite(obs).all():
             bad = [self.observation_names[i] for i in np.flatnonzero(~np.isfinite(obs))[:4]]

@@ -11,9 +11,9 @@ percentile-bootstrap CIs, and a negative-transfer flag.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,7 +29,12 @@ from sim2real.metrics.stats import Aggregate, Estimate, aggregate, bootstrap
 
 __all__ = [
     "ArmCurves",
+    "ArmStats",
+    "Comparison",
     "MetricOptions",
+    "SeedStats",
+    "SpeedupBound",
+    "TransferMetrics",
     "align_curves",
     "compare_arms",
     "resolve_threshold",
@@ -38,6 +43,14 @@ __all__ = [
 Curve = tuple[ArrayLike, ArrayLike]
 ThresholdReference = Literal["final", "gain"]
 AucReference = Literal["zero", "scratch_initial"]
+
+
+class BootArgs(TypedDict):
+    """Keyword arguments of :func:`~sim2real.metrics.stats.bootstrap`."""
+
+    n_boot: int
+    confidence: float
+    seed: int
 
 
 @dataclass(frozen=True)
@@ -174,7 +187,10 @@ def _ratio(
     return np.where(d != 0, n / safe, np.where(n > 0, np.inf, np.nan))
 
 
-def _bound(scratch_censored: int, transfer_censored: int) -> str:
+SpeedupBound = Literal["exact", "lower", "upper", "undefined", "infinite"]
+
+
+def _bound(scratch_censored: int, transfer_censored: int) -> SpeedupBound:
     """What a speedup from censored times means: exact, a lower/upper bound, or undefined."""
     if scratch_censored and transfer_censored:
         return "undefined"
@@ -183,8 +199,131 @@ def _bound(scratch_censored: int, transfer_censored: int) -> str:
     return "upper" if transfer_censored else "exact"
 
 
-def _est(e: Estimate) -> dict[str, float | None]:
-    return e.to_dict()
+def _jsonable(value: Any) -> Any:
+    """JSON form of a result tree: estimates via ``Estimate.to_dict``, tuples as lists."""
+    if isinstance(value, Estimate):
+        return value.to_dict()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class SeedStats:
+    """One metric of one arm: the per-seed values and their mean and IQM with bootstrap CIs."""
+
+    per_seed: tuple[float, ...]
+    mean: Estimate
+    iqm: Estimate
+
+    def estimate(self, how: Aggregate) -> Estimate:
+        """The estimate of aggregate ``how`` (``mean`` or ``iqm``)."""
+        if how not in ("mean", "iqm"):
+            raise ValueError(f"per-arm statistics hold mean and iqm, not {how!r}")
+        return self.mean if how == "mean" else self.iqm
+
+
+@dataclass(frozen=True)
+class ArmStats:
+    """Per-seed metrics of one arm (target samples, and counting the source's samples)."""
+
+    seeds: tuple[int, ...]
+    source_steps: float
+    n_censored: int
+    initial: SeedStats
+    final: SeedStats
+    auc: SeedStats
+    auc_with_source: SeedStats
+    time_to_threshold: SeedStats
+    time_to_threshold_with_source: SeedStats
+    censored: tuple[bool, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One arm against the baseline (see :func:`compare_arms` for the meaning of each field)."""
+
+    jumpstart: Estimate
+    asymptotic_gap: Estimate
+    auc_difference: Estimate
+    auc_ratio: Estimate
+    transfer_ratio: Estimate
+    speedup: Estimate
+    speedup_bound: SpeedupBound
+    auc_ratio_with_source: Estimate
+    speedup_with_source: Estimate
+    speedup_with_source_bound: SpeedupBound
+    negative_transfer: bool
+
+
+@dataclass(frozen=True)
+class TransferMetrics:
+    """Every arm's statistics and every transfer arm's comparison with the baseline."""
+
+    threshold: float
+    horizon: tuple[float, float]
+    options: MetricOptions
+    arms: dict[str, ArmStats]
+    comparisons: dict[str, Comparison]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the ``metrics`` block of ``report.json``; NaN/inf become ``null``)."""
+        return _jsonable(self)
+
+
+def _arm_stats(arm: ArmCurves, ps: dict[str, NDArray[np.float64]], boot: BootArgs) -> ArmStats:
+    """Statistics of one arm from its per-seed metrics."""
+
+    def stats(vals: NDArray[np.float64]) -> SeedStats:
+        return SeedStats(
+            per_seed=tuple(vals.tolist()),
+            mean=bootstrap(partial(_agg, how="mean"), [vals], **boot),
+            iqm=bootstrap(partial(_agg, how="iqm"), [vals], **boot),
+        )
+
+    censored = ps["censored"]
+    return ArmStats(
+        seeds=arm.seeds,
+        source_steps=arm.source_steps,
+        n_censored=int(censored.sum()),
+        censored=tuple(bool(c) for c in censored),
+        **{key: stats(vals) for key, vals in ps.items() if key != "censored"},
+    )
+
+
+def _compare(
+    t: dict[str, NDArray[np.float64]],
+    s: dict[str, NDArray[np.float64]],
+    how: Aggregate,
+    boot: BootArgs,
+) -> Comparison:
+    """Transfer arm ``t`` against baseline ``s`` (per-seed metrics of each)."""
+    diff = partial(_diff, how=how)
+    ratio = partial(_ratio, how=how)
+    gap = bootstrap(diff, [t["final"], s["final"]], **boot)
+    auc_diff = bootstrap(diff, [t["auc"], s["auc"]], **boot)
+    auc_ratio = bootstrap(ratio, [t["auc"], s["auc"]], **boot)
+    censor_bound = _bound(int(s["censored"].sum()), int(t["censored"].sum()))
+    speedup = bootstrap(ratio, [s["time_to_threshold"], t["time_to_threshold"]], **boot)
+    with_source = [s["time_to_threshold"], t["time_to_threshold_with_source"]]
+    return Comparison(
+        jumpstart=bootstrap(diff, [t["initial"], s["initial"]], **boot),
+        asymptotic_gap=gap,
+        auc_difference=auc_diff,
+        auc_ratio=auc_ratio,
+        transfer_ratio=Estimate(auc_ratio.value - 1, auc_ratio.lo - 1, auc_ratio.hi - 1),
+        speedup=speedup,
+        # inf: the arm is above the threshold from its first evaluation
+        speedup_bound="infinite" if np.isinf(speedup.value) else censor_bound,
+        auc_ratio_with_source=bootstrap(ratio, [t["auc_with_source"], s["auc"]], **boot),
+        speedup_with_source=bootstrap(ratio, with_source, **boot),
+        speedup_with_source_bound=censor_bound,
+        negative_transfer=bool(gap.hi < 0 or auc_diff.hi < 0),
+    )
 
 
 def compare_arms(
@@ -192,18 +331,18 @@ def compare_arms(
     *,
     baseline: str = "scratch",
     options: MetricOptions | None = None,
-) -> dict[str, Any]:
-    """All transfer metrics of every arm against ``baseline``, as a JSON-able dict.
+) -> TransferMetrics:
+    """All transfer metrics of every arm against ``baseline``.
 
     Returns:
-        ``{"threshold", "horizon", "options", "arms": {name: per-arm stats},
-        "comparisons": {name: metrics vs baseline}}``. Per-arm stats hold ``per_seed`` values
-        and ``mean``/``iqm`` estimates with CIs. Comparisons hold ``jumpstart``,
-        ``asymptotic_gap``, ``auc_difference``, ``auc_ratio``, ``transfer_ratio`` (T&S:
-        ratio - 1), ``speedup`` (scratch time / transfer time, with ``speedup_bound`` saying
-        whether censoring makes it a lower or upper bound, or ``infinite`` when the arm starts
-        above the threshold), their ``*_with_source`` versions,
-        and ``negative_transfer`` (CI of the final or AUC difference entirely below 0).
+        The threshold, the horizon, the options, per-arm statistics (``per_seed`` values and
+        ``mean``/``iqm`` estimates with CIs) and, per transfer arm, a :class:`Comparison`:
+        ``jumpstart``, ``asymptotic_gap``, ``auc_difference``, ``auc_ratio``,
+        ``transfer_ratio`` (T&S: ratio - 1), ``speedup`` (scratch time / transfer time, with
+        ``speedup_bound`` saying whether censoring makes it a lower or upper bound, or
+        ``infinite`` when the arm starts above the threshold), their ``*_with_source``
+        versions, and ``negative_transfer`` (CI of the final or AUC difference entirely
+        below 0). ``to_dict()`` gives the JSON form.
     """
     opts = options or MetricOptions()
     if baseline not in arms:
@@ -213,66 +352,15 @@ def compare_arms(
     threshold = resolve_threshold(scratch, opts)
     fill = float(aggregate(scratch.values[:, 0], "mean"))
     per_seed = {name: _per_seed(a, end, threshold, fill, opts) for name, a in arms.items()}
-    diff = partial(_diff, how=opts.aggregate)
-    ratio = partial(_ratio, how=opts.aggregate)
-    boot: dict[str, Any] = {"n_boot": opts.n_boot, "confidence": opts.confidence, "seed": opts.seed}
-
-    arm_stats: dict[str, Any] = {}
-    for name, ps in per_seed.items():
-        stats: dict[str, Any] = {
-            "seeds": list(arms[name].seeds),
-            "source_steps": arms[name].source_steps,
-            "n_censored": int(ps["censored"].sum()),
-        }
-        for key, vals in ps.items():
-            if key == "censored":
-                stats[key] = [bool(c) for c in vals]
-                continue
-            stats[key] = {
-                "per_seed": vals.tolist(),
-                "mean": _est(bootstrap(partial(_agg, how="mean"), [vals], **boot)),
-                "iqm": _est(bootstrap(partial(_agg, how="iqm"), [vals], **boot)),
-            }
-        arm_stats[name] = stats
-
-    s = per_seed[baseline]
-    comparisons: dict[str, Any] = {}
-    for name, t in per_seed.items():
-        if name == baseline:
-            continue
-        jump = bootstrap(diff, [t["initial"], s["initial"]], **boot)
-        gap = bootstrap(diff, [t["final"], s["final"]], **boot)
-        auc_diff = bootstrap(diff, [t["auc"], s["auc"]], **boot)
-        auc_ratio = bootstrap(ratio, [t["auc"], s["auc"]], **boot)
-        censor_bound = _bound(int(s["censored"].sum()), int(t["censored"].sum()))
-        speedup = bootstrap(ratio, [s["time_to_threshold"], t["time_to_threshold"]], **boot)
-        # inf: the arm is above the threshold from its first evaluation
-        bound = "infinite" if np.isinf(speedup.value) else censor_bound
-        comparisons[name] = {
-            "jumpstart": _est(jump),
-            "asymptotic_gap": _est(gap),
-            "auc_difference": _est(auc_diff),
-            "auc_ratio": _est(auc_ratio),
-            "transfer_ratio": _est(
-                Estimate(auc_ratio.value - 1, auc_ratio.lo - 1, auc_ratio.hi - 1)
-            ),
-            "speedup": _est(speedup),
-            "speedup_bound": bound,
-            "auc_ratio_with_source": _est(
-                bootstrap(ratio, [t["auc_with_source"], s["auc"]], **boot)
-            ),
-            "speedup_with_source": _est(
-                bootstrap(
-                    ratio, [s["time_to_threshold"], t["time_to_threshold_with_source"]], **boot
-                )
-            ),
-            "speedup_with_source_bound": censor_bound,
-            "negative_transfer": bool(gap.hi < 0 or auc_diff.hi < 0),
-        }
-    return {
-        "threshold": threshold,
-        "horizon": [float(scratch.steps[0]), end],
-        "options": vars(opts).copy(),
-        "arms": arm_stats,
-        "comparisons": comparisons,
-    }
+    boot: BootArgs = {"n_boot": opts.n_boot, "confidence": opts.confidence, "seed": opts.seed}
+    return TransferMetrics(
+        threshold=threshold,
+        horizon=(float(scratch.steps[0]), end),
+        options=opts,
+        arms={name: _arm_stats(arms[name], ps, boot) for name, ps in per_seed.items()},
+        comparisons={
+            name: _compare(t, per_seed[baseline], opts.aggregate, boot)
+            for name, t in per_seed.items()
+            if name != baseline
+        },
+    )

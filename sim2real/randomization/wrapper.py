@@ -120,7 +120,15 @@ class DomainRandomizationWrapper(gym.Wrapper[Any, Any, Any, Any], gym.utils.Reco
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
-        """Reset the env, then draw and apply this episode's dynamics."""
+        """Reset the env, then draw and apply this episode's dynamics.
+
+        A seeded reset fully determines the episode, whatever ran before: the observation
+        noise/bias this wrapper randomizes is cleared before the inner reset (the previous
+        episode's noise would otherwise draw from ``np_random`` ahead of this episode's values)
+        and re-applied, with the reset observation recomputed, once they are drawn.
+        """
+        if self._values and self._reobserve:
+            self._clear_observation_noise()
         obs, info = self.env.reset(seed=seed, options=options)
         if self._sampler is None:
             self._bind()
@@ -139,7 +147,7 @@ class DomainRandomizationWrapper(gym.Wrapper[Any, Any, Any, Any], gym.utils.Reco
             self._set_dynamics(changed)
             if self._reobserve and not _OBS_PARAMS.isdisjoint(changed):
                 # the reset observation must carry this episode's new noise/bias
-                obs = self.unwrapped._finish_observation()  # type: ignore[attr-defined]
+                obs = self.env.get_wrapper_attr("observe_reset")()
         self._values = values
         self._step = 0
         self._return = 0.0
@@ -148,6 +156,13 @@ class DomainRandomizationWrapper(gym.Wrapper[Any, Any, Any, Any], gym.utils.Reco
             self._push_left = 0
         info["domain"] = plain_values(values, self._specs)
         return obs, info
+
+    def _clear_observation_noise(self) -> None:
+        """Zero the observation parameters this wrapper draws; the next reset re-applies them."""
+        mine = [name for name in _OBS_PARAMS if name in self._values]
+        self._set_dynamics({name: np.zeros_like(self._values[name]) for name in sorted(mine)})
+        for name in mine:
+            del self._values[name]
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step with action noise and pushes; redraw ``interval`` terms when due."""

@@ -1,4 +1,4 @@
-"""Resuming a run: the saved config, what may change, the checkpointed model, evals and ADR state.
+"""Reading a run back to resume it: the saved config, the checkpointed model, evals and ADR state.
 
 Everything here only reads; a problem raises a one-line ``ConfigError``/``CheckpointError``
 before the trainer writes anything.
@@ -18,14 +18,12 @@ from stable_baselines3.common.save_util import load_from_zip_file, recursive_set
 from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig, config_from_dict, parse_yaml
-from sim2real.errors import CheckpointError, ConfigError, Sim2RealError
+from sim2real.errors import CheckpointError, Sim2RealError
 from sim2real.training.algorithms import ALGOS
 from sim2real.training.run_dir import Checkpoint, RunDir
 
 __all__ = [
-    "RESUMABLE_CHANGES",
     "ModelBuilder",
-    "check_resumable",
     "eval_history",
     "load_checkpoint_model",
     "restore_adr_callback",
@@ -34,16 +32,6 @@ __all__ = [
 ]
 
 ModelBuilder = Callable[[VecEnv], BaseAlgorithm]
-
-#: config keys that may differ when a run is resumed (everything else must match)
-RESUMABLE_CHANGES = (
-    "total_timesteps",
-    "eval.",
-    "checkpoint_freq",
-    "checkpoint_keep",
-    "device",
-    "torch_threads",
-)
 
 
 def saved_config(run: RunDir) -> ExperimentConfig:
@@ -55,23 +43,6 @@ def saved_config(run: RunDir) -> ExperimentConfig:
     except (OSError, yaml.YAMLError):
         raise CheckpointError(f"{run.config}: unreadable YAML; the run is damaged") from None
     return config_from_dict(data or {}, str(run.config))
-
-
-def check_resumable(saved: ExperimentConfig, new: ExperimentConfig, run: RunDir) -> None:
-    old_flat, new_flat = saved.flat(), new.flat()
-    changed = [
-        k
-        for k in sorted(set(old_flat) | set(new_flat))
-        if old_flat.get(k) != new_flat.get(k) and not k.startswith(RESUMABLE_CHANGES)
-    ]
-    if changed:
-        k = changed[0]
-        raise ConfigError(
-            f"--resume {run.path}: the config no longer matches the run ({k}: "
-            f"{old_flat.get(k)!r} -> {new_flat.get(k)!r}"
-            + (f", +{len(changed) - 1} more" if len(changed) > 1 else "")
-            + "); resume with the run's own config or start a new run"
-        )
 
 
 def eval_history(run: RunDir, upto: int) -> dict[str, dict[str, list]]:

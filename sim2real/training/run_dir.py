@@ -266,6 +266,16 @@ class RunDir:
         if vn is not None:
             atomic_save(self.best_vecnormalize if best else self.vecnormalize, vn.save)
 
+    def save_failed_model(self, model: Any) -> Path:
+        """Save a failed run's model as ``failed_model.zip`` (never over ``model.zip``)."""
+        path = self.path / "failed_model.zip"
+        atomic_save(path, model.save)
+        return path
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        """Write ``summary.json`` atomically."""
+        atomic_write_json(self.summary, summary)
+
     def remove_stale_tmp(self) -> list[Path]:
         """Delete what a killed write left behind (``.tmp_*`` files and checkpoint folders)."""
         found = [p for p in self.path.glob(f"{_TMP_PREFIX}*") if p.is_file()]

@@ -1,16 +1,27 @@
-"""``train(config)``: vec envs -> model -> ``learn`` with callbacks -> a self-describing run directory.
+"""The run pipeline: ``prepare -> build -> learn -> finalize``, one run directory per run.
 
-Everything that can fail on bad input (config, domains, device, checkpoint) is checked before
-the run directory is created or touched, so an error never leaves half a run or overwrites one.
+``train(config)`` chains four named stages:
+
+1. **prepare** (:func:`~sim2real.training.start.prepare`): validate everything that can fail on
+   bad input (config, output directory, checkpoint, budget, device, threads). A fresh run and a
+   resumed one differ only in the ``Start`` this stage returns (``FreshStart``, ``ResumeStart``);
+   no file is written and nothing is built, so an error never leaves half a run or overwrites one.
+2. **build** (:func:`build`): vec envs, the model (the :class:`RunBuilder`'s, or restored from the
+   checkpoint), then the run directory (``config.yaml``, ``meta.json``) and the callbacks.
+3. **learn** (:func:`learn`): ``model.learn`` for the rest of the budget, inside
+   :func:`translated_errors`, which turns every failure into one line and a run status.
+4. **finalize** (:func:`finalize`): final model and checkpoint, ``summary.json``, ``meta.json``.
+
+Pretrain, transfer and benchmark runs differ only in the :class:`RunBuilder` (model factory,
+extra callbacks, ``meta.json`` fields) handed to :func:`train`.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +29,12 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure as configure_logger
 from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig
-from sim2real.errors import CheckpointError, ConfigError, PhysicsError, Sim2RealError
+from sim2real.errors import PhysicsError, Sim2RealError
 from sim2real.evaluation.episodes import TRAIN_DOMAIN
 from sim2real.evaluation.targets import make_target_env
-from sim2real.training.algorithms import build_model, resolve_device, setup_torch
+from sim2real.randomization import ADRCallback, DomainStatsCallback
 from sim2real.training.callbacks import (
     Checkpointer,
     MultiDomainEvalCallback,
@@ -32,31 +42,26 @@ from sim2real.training.callbacks import (
     RichProgressCallback,
     TensorBoardExtrasCallback,
 )
-from sim2real.training.resume import (
-    RESUMABLE_CHANGES,
-    ModelBuilder,
-    check_resumable,
-    eval_history,
-    load_checkpoint_model,
-    restore_adr_callback,
-    saved_config,
-)
-from sim2real.training.run_dir import (
-    Checkpoint,
-    RunDir,
-    atomic_save,
-    atomic_write_json,
-    utc_now,
-)
-from sim2real.training.vec_env import (
-    FiniteCheck,
-    load_vec_normalize,
-    make_vec_env,
-    randomization_available,
-    wrap_normalize,
-)
+from sim2real.training.resume import restore_adr_callback
+from sim2real.training.run_dir import RunDir, utc_now
+from sim2real.training.signals import StopSignals
+from sim2real.training.start import RESUMABLE_CHANGES, ModelFactory, Prepared, prepare
+from sim2real.training.vec_env import make_training_env
 
-__all__ = ["RESUMABLE_CHANGES", "RunResult", "TrainingInterrupted", "train"]
+__all__ = [
+    "PRETRAIN",
+    "RESUMABLE_CHANGES",
+    "Built",
+    "Outcome",
+    "RunBuilder",
+    "RunResult",
+    "TrainingInterrupted",
+    "build",
+    "finalize",
+    "learn",
+    "train",
+    "translated_errors",
+]
 
 
 METRIC_KEYS = [f"eval/{TRAIN_DOMAIN}/mean_reward", "rollout/ep_rew_mean"]
@@ -82,29 +87,137 @@ class RunResult:
     evaluations: dict[str, dict[str, list]] = field(default_factory=dict)
 
 
-def _build_env(config: ExperimentConfig, ckpt: Checkpoint | None, adr: Any | None) -> VecEnv:
-    venv = make_vec_env(
-        config.env, config.domain, config.n_envs, config.seed, vec_env=config.vec_env, adr=adr
+# ------------------------------------------------------------------------------ the builder
+CallbackFactory = Callable[[RunDir], Iterable[BaseCallback]]
+"""``factory(run) -> callbacks``: extra SB3 callbacks, given the run directory they write to."""
+
+
+def _no_callbacks(run: RunDir) -> Iterable[BaseCallback]:
+    return ()
+
+
+@dataclass(frozen=True)
+class RunBuilder:
+    """What makes a run a pretrain, transfer or benchmark run; the pipeline is the same.
+
+    Attributes:
+        kind: ``meta.json``'s ``kind`` and the progress bar's label.
+        model: the model factory; ``None`` builds ``config.algo`` from the config (and a resume
+            loads the checkpoint with ``ALGOS[algo].load``). A factory's model is built again on
+            resume and the checkpoint's state (weights, optimizers, counters) restored into it.
+        callbacks: extra callbacks, run after the built-in ones.
+        info: JSON-able fields merged into ``meta.json``.
+    """
+
+    kind: str = "pretrain"
+    model: ModelFactory | None = None
+    callbacks: CallbackFactory = _no_callbacks
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def labelled(self, kind: str, **info: Any) -> RunBuilder:
+        """The same builder under another ``kind`` with more ``meta.json`` fields."""
+        return replace(self, kind=kind, info={**self.info, **info})
+
+
+PRETRAIN = RunBuilder()
+"""A run of the config's own algorithm (``sim2real pretrain``)."""
+
+
+# ------------------------------------------------------------------------------ stage 2: build
+@dataclass
+class Built:
+    """Stage 2's output: the model on its envs, the open run directory and the callbacks."""
+
+    prepared: Prepared
+    builder: RunBuilder
+    run: RunDir
+    model: BaseAlgorithm
+    envs: list[Any]
+    evals: MultiDomainEvalCallback
+    checkpointer: Checkpointer
+    callbacks: list[BaseCallback]
+    progress: RichProgressCallback | None
+    start_steps: int
+
+
+def build(prepared: Prepared, builder: RunBuilder = PRETRAIN, *, quiet: bool = False) -> Built:
+    """Stage 2: envs and model (closed again on failure), then the run directory and callbacks."""
+    config, start = prepared.config, prepared.start
+    set_random_seed(config.seed)
+    adr_cb = restore_adr_callback(config, start.checkpoint)
+    envs: list[Any] = []
+    try:
+        venv = make_training_env(config, start.vec_normalize_file)
+        envs.append(venv)
+        eval_envs = _eval_envs(config)
+        envs.extend(env for _, _, env in eval_envs.values())
+        model = start.model(prepared, venv, builder.model)
+    except BaseException:
+        _close(envs)
+        raise
+    run = _open_run(prepared, builder, model)
+    start_steps = int(model.num_timesteps)
+    checkpointer = Checkpointer(run, config.checkpoint_keep, getattr(adr_cb, "state_dict", None))
+    evals = MultiDomainEvalCallback(
+        eval_envs,
+        run,
+        config.eval.freq,
+        config.eval.episodes,
+        seed=config.seed,
+        deterministic=config.eval.deterministic,
+        at_start=config.eval.at_start,
+        history=start.history(run),
     )
-    if config.normalize:
-        vn_file = ckpt.file("vecnormalize.pkl") if ckpt is not None else None
-        if ckpt is not None and vn_file is None:
-            venv.close()
-            raise CheckpointError(f"{ckpt.path}: vecnormalize.pkl missing but normalize is on")
-        if vn_file is not None:
-            venv = load_vec_normalize(vn_file, venv, training=True)
-        else:
-            gamma = float(config.hyperparams.get("gamma", 0.99))
-            venv = wrap_normalize(
-                venv, training=True, norm_reward=config.normalize_reward, gamma=gamma
-            )
-    return FiniteCheck(venv, config.env)
+    callbacks: list[BaseCallback] = [
+        evals,
+        PeriodicCheckpointCallback(checkpointer, config.checkpoint_freq),
+        TensorBoardExtrasCallback(config.flat(), METRIC_KEYS),
+        *_randomization_callbacks(config, adr_cb),
+        *builder.callbacks(run),
+    ]
+    progress = None
+    if not quiet:
+        label = f"{builder.kind} {config.algo} {config.env}"
+        progress = RichProgressCallback(config.total_timesteps, label, lambda: evals.latest)
+        callbacks.append(progress)
+    return Built(
+        prepared, builder, run, model, envs, evals, checkpointer, callbacks, progress, start_steps
+    )
 
 
 def _eval_envs(config: ExperimentConfig) -> dict[str, tuple[str, str, Any]]:
     """``key -> (env, domain, gym env)`` for the training domain and each ``eval.targets``."""
     domains = [(TRAIN_DOMAIN, config.domain)] + [(f"target/{t}", t) for t in config.eval.targets]
     return {key: (config.env, d, make_target_env(config.env, d)) for key, d in domains}
+
+
+def _randomization_callbacks(
+    config: ExperimentConfig, adr_cb: ADRCallback | None
+) -> list[BaseCallback]:
+    out: list[BaseCallback] = [] if config.domain == "nominal" else [DomainStatsCallback()]
+    return out if adr_cb is None else [*out, adr_cb]
+
+
+def _open_run(prepared: Prepared, builder: RunBuilder, model: BaseAlgorithm) -> RunDir:
+    """The run directory with ``config.yaml``, ``meta.json`` and the TensorBoard logger."""
+    config, start = prepared.config, prepared.start
+    run = start.open_run(config)
+    run.remove_stale_tmp()
+    run.write_config(config.to_yaml())
+    meta: dict[str, Any] = dict(
+        kind=builder.kind,
+        seed=config.seed,
+        device=str(model.device),
+        requested_device=config.device,
+        torch_threads=prepared.threads,
+        n_envs=config.n_envs,
+        vec_env=config.vec_env,
+        status="running",
+        **start.meta(int(model.num_timesteps)),
+    )
+    run.write_meta(**{**meta, **dict(builder.info)})
+    model.set_logger(configure_logger(str(run.tb), ["tensorboard"]))
+    return run
 
 
 def _close(envs: Iterable[Any]) -> None:
@@ -115,15 +228,99 @@ def _close(envs: Iterable[Any]) -> None:
             pass
 
 
-def _summary(
-    config: ExperimentConfig,
-    model: BaseAlgorithm,
-    evals: MultiDomainEvalCallback,
-    status: str,
-    wall: float,
-    start_steps: int,
-    device: str,
-) -> dict[str, Any]:
+# ------------------------------------------------------------------------------ stage 3: learn
+@dataclass
+class Outcome:
+    """How learning ended: ``status`` (``finished``/``interrupted``/``failed``) and the error."""
+
+    status: str = "failed"
+    error: str | None = None
+
+
+def learn(built: Built) -> None:
+    """Stage 3: train for the rest of the budget (nothing if it is used up)."""
+    remaining = built.prepared.config.total_timesteps - built.start_steps
+    if remaining > 0:
+        built.model.learn(
+            remaining,
+            callback=CallbackList(built.callbacks),
+            reset_num_timesteps=not built.prepared.resuming,
+        )
+
+
+@contextmanager
+def translated_errors(built: Built, outcome: Outcome) -> Iterator[Outcome]:
+    """Record the run's status in ``outcome`` and turn failures into one-line errors.
+
+    Raises:
+        TrainingInterrupted: on Ctrl-C/SIGTERM (the run is resumable).
+        PhysicsError: diverged simulation or NaN policy (the run is kept).
+        Sim2RealError: a ``SubprocVecEnv`` worker died.
+    """
+    config, model = built.prepared.config, built.model
+    try:
+        yield outcome
+        outcome.status = "finished"
+    except KeyboardInterrupt:
+        outcome.status = "interrupted"
+        raise TrainingInterrupted(built.run.path, int(model.num_timesteps)) from None
+    except PhysicsError as exc:
+        outcome.error = f"{exc} [{_kept(built)}]"
+        raise PhysicsError(outcome.error) from None
+    except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+        if config.vec_env != "subproc":
+            raise
+        outcome.error = (
+            f"{config.env}: a SubprocVecEnv worker died at training step {model.num_timesteps} "
+            f"({type(exc).__name__}; its traceback is printed above); rerun with "
+            f"vec_env=dummy for a clear message [{_kept(built)}]"
+        )
+        raise Sim2RealError(outcome.error) from None
+    except ValueError as exc:
+        if "found invalid values" not in str(exc):  # torch.distributions on NaN parameters
+            raise
+        outcome.error = (
+            f"{config.env}: the policy produced NaN at training step {model.num_timesteps} "
+            f"(training diverged); lower the learning rate [{_kept(built)}]"
+        )
+        raise PhysicsError(outcome.error) from None
+
+
+def _kept(built: Built) -> str:
+    return (
+        f"run {built.run.path} kept at step {built.model.num_timesteps}; resume from its last "
+        "checkpoint with --resume"
+    )
+
+
+# ------------------------------------------------------------------------------ stage 4: finalize
+def finalize(built: Built, outcome: Outcome, wall: float) -> dict[str, Any]:
+    """Stage 4: close envs, save the final model and checkpoint, write summary and meta."""
+    run, model = built.run, built.model
+    if built.progress is not None:
+        built.progress.close()
+    _close(built.envs)
+    summary = _save_final(built, outcome.status)
+    summary.update(_summary(built, outcome.status, wall), error=outcome.error)
+    run.write_summary(summary)
+    run.write_meta(status=outcome.status, end_time=utc_now(), steps=int(model.num_timesteps))
+    model.logger.close()
+    return summary
+
+
+def _save_final(built: Built, status: str) -> dict[str, Any]:
+    """Save the final model (a failed run's goes to ``failed_model.zip``) and a last checkpoint."""
+    run, model = built.run, built.model
+    if status == "failed":
+        return {"saved": [run.save_failed_model(model).name]}
+    if built.checkpointer.last_steps != model.num_timesteps:
+        built.checkpointer.save(model, reason=status)
+    run.save_model(model)
+    return {}
+
+
+def _summary(built: Built, status: str, wall: float) -> dict[str, Any]:
+    config, model, evals = built.prepared.config, built.model, built.evals
     steps = int(model.num_timesteps)
     final = {
         k: {"mean": v["mean"][-1], "std": v["std"][-1], "timesteps": v["timesteps"][-1]}
@@ -137,24 +334,22 @@ def _summary(
         "seed": config.seed,
         "steps": steps,
         "wall_time_s": round(wall, 3),
-        "steps_per_s": round((steps - start_steps) / wall, 1) if wall > 0 else None,
+        "steps_per_s": round((steps - built.start_steps) / wall, 1) if wall > 0 else None,
         "eval_time_s": round(evals.eval_seconds, 3),
         "final_eval": final,
         "best_source_mean": None if evals.best_mean == float("-inf") else evals.best_mean,
-        "device": device,
+        "device": str(model.device),
     }
 
 
+# ------------------------------------------------------------------------------ the pipeline
 def train(
     config: ExperimentConfig | None,
     out_dir: str | Path | None = None,
     resume: str | Path | None = None,
     *,
-    model_builder: ModelBuilder | None = None,
-    extra_callbacks: Iterable[BaseCallback] = (),
-    run_info: Mapping[str, Any] | None = None,
+    builder: RunBuilder = PRETRAIN,
     quiet: bool = False,
-    kind: str = "pretrain",
     runs_root: str | Path = "runs",
 ) -> RunResult:
     """Train ``config`` (or resume the run at ``resume``) and write its run directory.
@@ -165,245 +360,28 @@ def train(
         out_dir: run directory to create (must not exist or be empty); default a unique
             ``runs/<env>__<experiment>__<seed>__<timestamp>``.
         resume: a run directory to continue from its latest checkpoint.
-        model_builder: ``model_builder(vec_env) -> BaseAlgorithm`` replaces the default model
-            construction (transfer passes its pre-loaded, modified model this way).
-        extra_callbacks: further SB3 callbacks (run after the built-in ones).
-        run_info: JSON-able dict merged into ``meta.json``.
+        builder: model factory, extra callbacks and ``meta.json`` fields of the run kind
+            (default :data:`PRETRAIN`; transfer and benchmark runs pass theirs).
         quiet: no progress bar.
 
     Raises:
         ConfigError, DomainError, CheckpointError: bad input; nothing was written.
         PhysicsError: the simulation diverged; the run directory holds what could be saved.
-        KeyboardInterrupt: after saving a resumable checkpoint.
+        TrainingInterrupted: Ctrl-C/SIGTERM, after saving a resumable checkpoint.
     """
-    ckpt: Checkpoint | None = None
-    if resume is not None:
-        run = RunDir(resume)
-        saved = saved_config(run)
-        if config is None:
-            config = saved
-        else:
-            check_resumable(saved, config, run)
-        ckpt = run.latest_checkpoint()
-        _check_budget(saved, config, ckpt, run)
-    elif config is None:
-        raise ConfigError("train() needs a config or a run directory to resume")
-    elif out_dir is not None:
-        RunDir.check_new(out_dir)
-    device = resolve_device(config.device, config.algo)
-    threads = setup_torch(config.torch_threads)
-    set_random_seed(config.seed)
-    if (config.adr is not None or config.eval.targets) and not randomization_available():
-        raise ConfigError("adr / eval.targets need sim2real.randomization, which is not available")
-
-    adr_cb = restore_adr_callback(config, ckpt)
-    envs: list[Any] = []
-    try:
-        venv = _build_env(config, ckpt, config.adr)
-        envs.append(venv)
-        eval_envs = _eval_envs(config)
-        envs.extend(e for _, _, e in eval_envs.values())
-        if ckpt is not None:
-            model = load_checkpoint_model(config, ckpt, venv, device, model_builder)
-        elif model_builder is not None:
-            model = model_builder(venv)
-            if model.get_env() is not venv:
-                model.set_env(venv)
-        else:
-            model = build_model(config, venv, device)
-    except BaseException:
-        _close(envs)
-        raise
-
-    if resume is None:
-        run = RunDir.create(config.env, config.experiment, config.seed, out_dir, str(runs_root))
-    run.remove_stale_tmp()
-    run.write_config(config.to_yaml())
-    start_steps = int(model.num_timesteps)
-    meta: dict[str, Any] = dict(
-        kind=kind,
-        seed=config.seed,
-        device=str(model.device),
-        requested_device=config.device,
-        torch_threads=threads,
-        n_envs=config.n_envs,
-        vec_env=config.vec_env,
-        status="running",
-        **(
-            {"start_time": utc_now()}
-            if ckpt is None
-            else {"resumed_at": utc_now(), "resumed_from_step": start_steps}
-        ),
-    )
-    run.write_meta(**{**meta, **dict(run_info or {})})
-    model.set_logger(configure_logger(str(run.tb), ["tensorboard"]))
-
-    checkpointer = Checkpointer(run, config.checkpoint_keep, getattr(adr_cb, "state_dict", None))
-    evals = MultiDomainEvalCallback(
-        eval_envs,
-        run,
-        config.eval.freq,
-        config.eval.episodes,
-        seed=config.seed,
-        deterministic=config.eval.deterministic,
-        at_start=config.eval.at_start,
-        history=eval_history(run, start_steps) if ckpt is not None else None,
-    )
-    callbacks: list[BaseCallback] = [
-        evals,
-        PeriodicCheckpointCallback(checkpointer, config.checkpoint_freq),
-        TensorBoardExtrasCallback(config.flat(), METRIC_KEYS),
-        *_randomization_callbacks(config, adr_cb),
-        *extra_callbacks,
-    ]
-    progress = None
-    if not quiet:
-        progress = RichProgressCallback(
-            config.total_timesteps, f"{kind} {config.algo} {config.env}", lambda: evals.latest
-        )
-        callbacks.append(progress)
-
+    built = build(prepare(config, out_dir, resume, runs_root), builder, quiet=quiet)
+    outcome = Outcome()
+    stop = StopSignals()
     t0 = time.perf_counter()
-    status, error = "failed", None
-    stop = _StopSignals()
     try:
-        remaining = config.total_timesteps - start_steps
-        if remaining > 0:
-            model.learn(
-                remaining, callback=CallbackList(callbacks), reset_num_timesteps=ckpt is None
-            )
-        status = "finished"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise TrainingInterrupted(run.path, int(model.num_timesteps)) from None
-    except PhysicsError as exc:
-        error = f"{exc} [{_kept(run, model)}]"
-        raise PhysicsError(error) from None
-    except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
-        if config.vec_env != "subproc":
-            raise
-        error = (
-            f"{config.env}: a SubprocVecEnv worker died at training step {model.num_timesteps} "
-            f"({type(exc).__name__}; its traceback is printed above); rerun with "
-            f"vec_env=dummy for a clear message [{_kept(run, model)}]"
-        )
-        raise Sim2RealError(error) from None
-    except ValueError as exc:
-        if "found invalid values" not in str(exc):  # torch.distributions on NaN parameters
-            raise
-        error = (
-            f"{config.env}: the policy produced NaN at training step {model.num_timesteps} "
-            f"(training diverged); lower the learning rate [{_kept(run, model)}]"
-        )
-        raise PhysicsError(error) from None
+        with translated_errors(built, outcome):
+            learn(built)
     finally:
         stop.hold()  # from the first signal on, further ones must not cut the final save short
         try:
-            if progress is not None:
-                progress.close()
-            _close(envs)
-            summary = _finalize(run, model, checkpointer, status)
-            summary.update(
-                _summary(
-                    config,
-                    model,
-                    evals,
-                    status,
-                    time.perf_counter() - t0,
-                    start_steps,
-                    str(model.device),
-                ),
-                error=error,
-            )
-            atomic_write_json(run.summary, summary)
-            run.write_meta(status=status, end_time=utc_now(), steps=int(model.num_timesteps))
-            model.logger.close()
+            summary = finalize(built, outcome, time.perf_counter() - t0)
         finally:
             stop.restore()
-    return RunResult(run.path, config, model, summary, evals.history)
-
-
-def _finalize(run: RunDir, model: BaseAlgorithm, checkpointer: Checkpointer, status: str) -> dict:
-    """Save the final model (a failed run's goes to ``failed_model.zip``) and a last checkpoint."""
-    if status == "failed":
-        atomic_save(run.path / "failed_model.zip", model.save)
-        return {"saved": ["failed_model.zip"]}
-    if checkpointer.last_steps != model.num_timesteps:
-        checkpointer.save(model, reason=status)
-    run.save_model(model)
-    return {}
-
-
-class _StopSignals:
-    """SIGINT/SIGTERM during training: the first raises ``KeyboardInterrupt``, later ones wait.
-
-    Installed in the main thread over handlers that raise ``KeyboardInterrupt`` (Python's
-    default for SIGINT; the CLI's for SIGTERM). After the first signal, or once :meth:`hold` is
-    called (the final save), signals are only counted, so a second SIGTERM a few ms after the
-    first cannot abort the save that the first one started. :meth:`restore` puts the previous
-    handlers back.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.stopping = False
-        self.held = 0
-        self.previous: dict[int, Any] = {}
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
-                if signal.getsignal(sig) is signal.default_int_handler:
-                    self.previous[sig] = signal.signal(sig, self._on_signal)
-
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        if self.stopping:
-            self.held += 1
-            return
-        self.stopping = True
-        raise KeyboardInterrupt
-
-    def hold(self) -> None:
-        """From now on only count signals (also those whose handler was not ours)."""
-        self.stopping = True
-        if threading.current_thread() is threading.main_thread():
-            for sig in self.SIGNALS:
-                previous = signal.signal(sig, self._on_signal)
-                self.previous.setdefault(sig, previous)
-
-    def restore(self) -> None:
-        for sig, previous in self.previous.items():
-            signal.signal(sig, previous)
-        self.previous.clear()
-
-
-def _check_budget(
-    saved: ExperimentConfig, config: ExperimentConfig, ckpt: Checkpoint, run: RunDir
-) -> None:
-    """A new ``total_timesteps`` at or below the checkpoint's steps would train nothing."""
-    if config.total_timesteps != saved.total_timesteps and config.total_timesteps <= ckpt.steps:
-        raise ConfigError(
-            f"--resume {run.path}: total_timesteps={config.total_timesteps} is not above the "
-            f"{ckpt.steps} steps the run has already done (its budget is "
-            f"{saved.total_timesteps}); give a larger total_timesteps to continue it"
-        )
-
-
-def _kept(run: RunDir, model: BaseAlgorithm) -> str:
-    return (
-        f"run {run.path} kept at step {model.num_timesteps}; resume from its last checkpoint "
-        "with --resume"
+    return RunResult(
+        built.run.path, built.prepared.config, built.model, summary, built.evals.history
     )
-
-
-def _randomization_callbacks(config: ExperimentConfig, adr_cb: Any | None) -> list[BaseCallback]:
-    out: list[BaseCallback] = []
-    if config.domain != "nominal" and randomization_available():
-        try:
-            from sim2real.randomization import DomainStatsCallback
-        except ImportError:
-            pass
-        else:
-            out.append(DomainStatsCallback())
-    if adr_cb is not None:
-        out.append(adr_cb)
-    return out

@@ -23,26 +23,19 @@ from stable_baselines3.common.vec_env import (
     VecNormalize,
 )
 
-from sim2real.errors import DomainError, ModelFileError, PhysicsError
+from sim2real.config import ExperimentConfig
+from sim2real.errors import ModelFileError, PhysicsError
+from sim2real.randomization import DomainRandomizationWrapper, load_domain
 
 __all__ = [
     "FiniteCheck",
     "load_vec_normalize",
     "make_env_fn",
+    "make_training_env",
     "make_vec_env",
-    "randomization_available",
     "resolve_domain",
     "wrap_normalize",
 ]
-
-
-def randomization_available() -> bool:
-    """Whether ``sim2real.randomization`` (domains, wrapper) is importable."""
-    try:
-        from sim2real.randomization import DomainRandomizationWrapper, load_domain  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def resolve_domain(env: str, which: str | Any | None) -> Any | None:
@@ -51,13 +44,6 @@ def resolve_domain(env: str, which: str | Any | None) -> Any | None:
         return None
     if not isinstance(which, str):
         return which
-    if not randomization_available():
-        raise DomainError(
-            f"domain {which!r} needs sim2real.randomization, which is not available; "
-            "use domain: nominal"
-        )
-    from sim2real.randomization import load_domain
-
     return load_domain(env, which)
 
 
@@ -69,8 +55,6 @@ def _build_env(
 
     e = make_env(env, **env_kwargs)
     if domain is not None or adr is not None:
-        from sim2real.randomization import DomainRandomizationWrapper
-
         e = DomainRandomizationWrapper(e, domain, adr=adr)
     return e
 
@@ -218,3 +202,24 @@ def _float_arrays(name: str, value: Any) -> list[tuple[str, np.ndarray]]:
     else:
         named = [(name, np.asarray(value))]
     return [(label, arr) for label, arr in named if arr.dtype.kind == "f"]
+
+
+def make_training_env(config: ExperimentConfig, vec_normalize_file: Path | None = None) -> VecEnv:
+    """The vec env a run trains on: ``config``'s env, domain and ADR, normalization, NaN guard.
+
+    ``vec_normalize_file`` (a checkpoint's statistics) continues normalization where it was.
+    """
+    venv = make_vec_env(
+        config.env,
+        config.domain,
+        config.n_envs,
+        config.seed,
+        vec_env=config.vec_env,
+        adr=config.adr,
+    )
+    if config.normalize and vec_normalize_file is not None:
+        venv = load_vec_normalize(vec_normalize_file, venv, training=True)
+    elif config.normalize:
+        gamma = float(config.hyperparams.get("gamma", 0.99))
+        venv = wrap_normalize(venv, training=True, norm_reward=config.normalize_reward, gamma=gamma)
+    return FiniteCheck(venv, config.env)

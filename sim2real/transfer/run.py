@@ -16,11 +16,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
+from sim2real.config import ExperimentConfig
 from sim2real.errors import ConfigError
-from sim2real.transfer.api import load_source, transfer
+from sim2real.training import RunBuilder, RunDir, RunResult, build_model, train
+from sim2real.training.start import ModelFactory, Prepared
+from sim2real.training.trainer import CallbackFactory
+from sim2real.transfer.api import Source, load_source, transfer
 from sim2real.transfer.callbacks import (
     EarlyStopper,
     StopOnEvalFile,
@@ -29,8 +34,9 @@ from sim2real.transfer.callbacks import (
     transfer_callbacks,
 )
 from sim2real.transfer.config import TransferConfig
+from sim2real.transfer.spec import TransferSpec
 
-__all__ = ["SourceSnapshot", "check_resume", "run_transfer"]
+__all__ = ["SourceSnapshot", "check_resume", "run_transfer", "transfer_builder"]
 
 
 def check_resume(config: TransferConfig, run_dir: str | Path) -> None:
@@ -97,29 +103,40 @@ def _source_for_resume(recorded: str, run_dir: Path) -> str:
     )
 
 
-def run_transfer(
-    config: TransferConfig,
-    out_dir: str | Path | None = None,
-    resume: str | Path | None = None,
-    *,
-    quiet: bool = False,
-    runs_root: str | Path = "runs",
-) -> Any:
-    """Run (or resume) a transfer run; returns the trainer's ``RunResult``.
+def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -> RunBuilder:
+    """The :class:`~sim2real.training.RunBuilder` of a transfer run (``sim2real transfer`` and
+    the benchmark's transfer arms): the source's parts moved into the target config's model, the
+    transfer callbacks, the source snapshot and the transfer block in ``transfer.json``.
+
+    With ``resume`` the transfer block must match the run's, and a source that has gone is
+    replaced by the run's snapshot of it.
 
     Raises:
-        ConfigError, SpaceMismatchError, ModelFileError, CheckpointError: one-line messages.
+        ConfigError, ModelFileError: one-line messages, before anything is built.
     """
-    from sim2real.training import build_model, resolve_device, train
-
     if resume is not None:
         check_resume(config, resume)
-    spec = config.spec
     source_path = str(config.transfer.source)
     if resume is not None:
         source_path = _source_for_resume(source_path, Path(resume))
     src = load_source(source_path)
     exp = config.experiment_config()
+    _check_early_stopping(config.spec, exp)
+    info = {
+        "source": source_path,
+        "source_env": src.env_name,
+        "target": f"{exp.env}:{exp.domain}",
+        "spec": config.spec.model_dump(mode="json", by_alias=True),
+    }
+    return RunBuilder(
+        "transfer",
+        _model_factory(src, config),
+        _callback_factory(source_path, config.spec, exp.eval.freq),
+        {"transfer": info},
+    )
+
+
+def _check_early_stopping(spec: TransferSpec, exp: ExperimentConfig) -> None:
     if spec.early_stopping is not None and not exp.eval.freq:
         raise ConfigError("transfer.early_stopping needs target evaluations: set eval.freq > 0")
     es_domain = spec.early_stopping.domain if spec.early_stopping else None
@@ -127,43 +144,66 @@ def run_transfer(
         raise ConfigError(
             f"transfer.early_stopping.domain {es_domain!r} is not evaluated: add it to eval.targets"
         )
-    device = resolve_device(exp.device, exp.algo)
-    block = config.transfer.model_dump(mode="json", by_alias=True)
 
-    def builder(venv: VecEnv) -> Any:
-        template = build_model(exp, venv, device)
+
+def _model_factory(src: Source, config: TransferConfig) -> ModelFactory:
+    """Build the target config's model as a template, then transfer the source into it."""
+    spec, block = config.spec, config.transfer.model_dump(mode="json", by_alias=True)
+
+    def make_model(prepared: Prepared, venv: VecEnv) -> BaseAlgorithm:
+        template = build_model(prepared.config, venv, prepared.device)
         model: Any = transfer(
-            src, venv, spec, template=template, seed=exp.seed, normalize=resume is None
+            src,
+            venv,
+            spec,
+            template=template,
+            seed=prepared.config.seed,
+            normalize=not prepared.resuming,  # a resumed run's statistics come from its checkpoint
         )
         model.transfer_info = {**model.transfer_info, "config": block}
         return model
 
-    callbacks: list[BaseCallback] = [
-        SourceSnapshot(source_path),
-        *transfer_callbacks(in_run_dir=True),
-    ]
-    log = next(cb for cb in callbacks if isinstance(cb, TransferLogCallback))
-    if spec.early_stopping is not None:
-        es = spec.early_stopping
-        key = "train_domain" if es.domain is None else f"target/{es.domain}"
-        stopper = EarlyStopper(es.patience, es.min_evals, es.reward_threshold)
-        callbacks.append(StopOnEvalFile(None, exp.eval.freq, key, stopper, log))
-    run_info = {
-        "transfer": {
-            "source": source_path,
-            "source_env": src.env_name,
-            "target": f"{exp.env}:{exp.domain}",
-            "spec": spec.model_dump(mode="json", by_alias=True),
-        }
-    }
+    return make_model
+
+
+def _callback_factory(source_path: str, spec: TransferSpec, eval_freq: int) -> CallbackFactory:
+    """Source snapshot, gradual unfreezing, the transfer log and (if set) early stopping."""
+
+    def callbacks(run: RunDir) -> list[BaseCallback]:
+        out: list[BaseCallback] = [
+            SourceSnapshot(source_path),
+            *transfer_callbacks(in_run_dir=True),
+        ]
+        if spec.early_stopping is not None:
+            log = next(cb for cb in out if isinstance(cb, TransferLogCallback))
+            es = spec.early_stopping
+            key = "train_domain" if es.domain is None else f"target/{es.domain}"
+            stopper = EarlyStopper(es.patience, es.min_evals, es.reward_threshold)
+            out.append(StopOnEvalFile(None, eval_freq, key, stopper, log))
+        return out
+
+    return callbacks
+
+
+def run_transfer(
+    config: TransferConfig,
+    out_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+    *,
+    quiet: bool = False,
+    runs_root: str | Path = "runs",
+) -> RunResult:
+    """Run (or resume) a transfer run; returns the trainer's ``RunResult``.
+
+    Raises:
+        ConfigError, SpaceMismatchError, ModelFileError, CheckpointError: one-line messages.
+    """
+    builder = transfer_builder(config, resume)
     return train(
-        exp,
+        config.experiment_config(),
         out_dir=out_dir,
         resume=resume,
-        model_builder=builder,
-        extra_callbacks=callbacks,
-        run_info=run_info,
+        builder=builder,
         quiet=quiet,
-        kind="transfer",
         runs_root=runs_root,
     )

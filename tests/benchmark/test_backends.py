@@ -24,10 +24,10 @@ def test_ray_backend_matches_local(
     finally:
         ray.shutdown()
     assert remote.computed == 2 and remote.reused == 0
-    assert remote.report["curves"] == local.report["curves"]
+    assert remote.report.curves == local.report.curves
     assert (
         json.loads((tmp_path / "ray" / "zero_shot.json").read_text())["returns"]
-        == local.report["zero_shot"]["returns"]
+        == local.report.zero_shot["returns"]
     )
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sim2real.benchmark.report import build_report, render_markdown, write_report
-from sim2real.metrics import MetricOptions
+from sim2real.benchmark.report import (
+    BenchmarkReport,
+    build_report,
+    format_estimate,
+    render_markdown,
+    summary_lines,
+    write_report,
+)
+from sim2real.metrics import Estimate, MetricOptions
 
 STEPS = [0.0, 100.0, 200.0, 300.0, 400.0]
 
@@ -26,7 +34,7 @@ def _curves() -> dict[str, dict[int, tuple[list[float], list[float]]]]:
 
 
 @pytest.fixture
-def report() -> dict:
+def report() -> BenchmarkReport:
     cfg = {
         "benchmark": "toy",
         "env": "cartpole",
@@ -48,7 +56,7 @@ def report() -> dict:
     )
 
 
-def test_report_files(report: dict, tmp_path: Path) -> None:
+def test_report_files(report: BenchmarkReport, tmp_path: Path) -> None:
     paths = write_report(report, tmp_path, title="toy")
     data = json.loads(paths["json"].read_text())
     comp = data["metrics"]["comparisons"]["finetune"]
@@ -63,12 +71,12 @@ def test_report_files(report: dict, tmp_path: Path) -> None:
     assert paths["figure"].read_bytes()[:4] == b"\x89PNG"
 
 
-def test_markdown_marks_censored_bounds(report: dict) -> None:
-    report["metrics"]["comparisons"]["finetune"]["speedup_bound"] = "lower"
-    assert "lower bound" in render_markdown(report)
+def test_markdown_marks_censored_bounds(report: BenchmarkReport) -> None:
+    assert "lower bound" not in render_markdown(report)
+    assert "lower bound" in render_markdown(_with_speedup(report, speedup_bound="lower"))
 
 
-def test_tensorboard_layout_scalars_hparams_image(report: dict, tmp_path: Path) -> None:
+def test_tensorboard_layout_scalars_hparams_image(report: BenchmarkReport, tmp_path: Path) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.custom_scalar import layout_pb2
 
@@ -103,9 +111,7 @@ def test_tensorboard_layout_scalars_hparams_image(report: dict, tmp_path: Path) 
     for name in ("speedup", "jumpstart", "auc_ratio", "asymptotic_gap"):
         assert f"transfer/{name}" in fin
     speed = load("finetune/aggregate").Scalars("transfer/speedup")[0].value
-    assert speed == pytest.approx(
-        report["metrics"]["comparisons"]["finetune"]["speedup"]["value"], rel=1e-6
-    )
+    assert speed == pytest.approx(report.metrics.comparisons["finetune"].speedup.value, rel=1e-6)
 
     summary = load("summary")
     assert "report/learning_curves" in summary.Tags()["images"]
@@ -119,20 +125,22 @@ def test_tensorboard_layout_scalars_hparams_image(report: dict, tmp_path: Path) 
     ]
 
 
-def test_estimates_with_an_unbounded_ci_side_format_and_print(report: dict) -> None:
+def test_estimates_with_an_unbounded_ci_side_format_and_print(report: BenchmarkReport) -> None:
     """A censored speedup's bootstrap CI can be unbounded above (stored as null in JSON)."""
-    from types import SimpleNamespace
-
-    from sim2real.benchmark.report import format_estimate
-    from sim2real.cli.benchmark_cmd import _summary_lines
-
-    assert format_estimate({"value": 3.3, "lo": 2.47, "hi": None}) == "3.3 [2.47, inf]"
-    assert format_estimate({"value": 3.3, "lo": None, "hi": 4.0}) == "3.3 [-inf, 4]"
-    assert format_estimate({"value": -3e-16, "lo": None, "hi": None}) == "0"
-    assert format_estimate({"value": None, "lo": 27.0, "hi": None}) == "n/a"
-    comp = report["metrics"]["comparisons"]["finetune"]
-    comp["speedup"] = {"value": 5.0, "lo": 2.0, "hi": None}
-    comp["speedup_bound"] = "lower"
-    lines = _summary_lines(SimpleNamespace(report=report))
+    nan, inf = float("nan"), float("inf")
+    assert format_estimate(Estimate(3.3, 2.47, inf)) == "3.3 [2.47, inf]"
+    assert format_estimate(Estimate(3.3, nan, 4.0)) == "3.3 [-inf, 4]"
+    assert format_estimate(Estimate(-3e-16, nan, nan)) == "0"
+    assert format_estimate(Estimate(nan, 27.0, nan)) == "n/a"
+    censored = _with_speedup(report, speedup=Estimate(5.0, 2.0, inf), speedup_bound="lower")
+    lines = summary_lines(censored)
     assert any("speedup 5 [2, inf] (lower bound: censored runs)" in line for line in lines)
-    assert "[2, inf]" in render_markdown(report)
+    assert "[2, inf]" in render_markdown(censored)
+
+
+def _with_speedup(report: BenchmarkReport, **changes: object) -> BenchmarkReport:
+    """``report`` with the finetune arm's comparison fields replaced."""
+    comps = dict(report.metrics.comparisons)
+    comps["finetune"] = dataclasses.replace(comps["finetune"], **changes)
+    metrics = dataclasses.replace(report.metrics, comparisons=comps)
+    return dataclasses.replace(report, metrics=metrics)

@@ -1,5 +1,6 @@
-"""Interrupts and partial writes: a second SIGTERM during the final save, atomic files, stale
-temporary folders, and a resume budget that would train nothing."""
+"""Interrupts and partial writes: a second SIGTERM during the final save, atomic files (also
+under a real ``kill -9`` halfway through a write), stale temporary folders, and a resume budget
+that would train nothing."""
 
 from __future__ import annotations
 
@@ -81,6 +82,195 @@ def test_two_sigterms_during_the_final_save_keep_a_resumable_run(tmp_path: Path)
     proc2 = run_cli("pretrain", "--resume", str(out), "--set", f"total_timesteps={ckpt.steps + 64}")
     assert proc2.returncode == 0, proc2.stderr
     assert json.loads(run.meta.read_text())["status"] == "finished"
+
+
+# The child stops halfway through writing FILE (half of the real bytes are on disk), records the
+# sha256 of the FILE it is replacing in MARKER, and waits to be killed with SIGKILL.
+HALF_WRITE = """
+import hashlib, os, runpy, sys, time
+from pathlib import Path
+import numpy as np
+from stable_baselines3.common.base_class import BaseAlgorithm
+from sim2real.training.callbacks import MultiDomainEvalCallback
+
+target, marker = os.environ["HALF_WRITE_FILE"], Path(os.environ["HALF_WRITE_MARKER"])
+skip = int(os.environ.get("HALF_WRITE_SKIP", "0"))
+
+
+def hang(path, data):
+    old = Path(marker.parent / target)
+    digest = hashlib.sha256(old.read_bytes()).hexdigest() if old.exists() else "absent"
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 2])
+        f.flush()
+        os.fsync(f.fileno())
+    marker.write_text(digest)
+    time.sleep(600)
+
+
+def matches(path):
+    global skip
+    if not Path(path).name.endswith(target):
+        return False
+    skip -= 1
+    return skip < 0
+
+
+save, write_text = BaseAlgorithm.save, Path.write_text
+
+
+def half_save(self, path, *args, **kwargs):
+    if not matches(path):
+        return save(self, path, *args, **kwargs)
+    import io
+    buffer = io.BytesIO()
+    save(self, buffer, *args, **kwargs)
+    hang(path, buffer.getvalue())
+
+
+def half_write_text(self, text, *args, **kwargs):
+    if not matches(self):
+        return write_text(self, text, *args, **kwargs)
+    hang(self, text.encode())
+
+
+evaluate = MultiDomainEvalCallback.evaluate
+
+
+def always_best(self):
+    self.best_mean = -np.inf  # every evaluation saves best_model.zip
+    return evaluate(self)
+
+
+BaseAlgorithm.save, Path.write_text = half_save, half_write_text
+MultiDomainEvalCallback.evaluate = always_best
+sys.argv = ["sim2real", *sys.argv[1:]]
+runpy.run_module("sim2real", run_name="__main__")
+"""
+
+
+def _kill_halfway(out: Path, target: str, args: list[str], skip: int = 0) -> str:
+    """Run ``sim2real ARGS`` until it is halfway through writing ``out/target``; SIGKILL it.
+
+    Returns the sha256 the target had just before (``absent`` if there was none).
+    """
+    marker = out.parent / f"{out.name}.half_written"
+    marker.unlink(missing_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HALF_WRITE_FILE": target}
+    env.update(HALF_WRITE_MARKER=str(out / marker.name), HALF_WRITE_SKIP=str(skip))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HALF_WRITE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        _wait_for(out / marker.name, proc)
+        time.sleep(0.05)  # the marker is written after the half file
+    finally:
+        proc.kill()
+        proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    digest = (out / marker.name).read_text()
+    (out / marker.name).unlink()
+    return digest
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+SMALL = ["--set", "policy.net_arch=[16]", "--set", "eval.episodes=1", "--quiet"]
+
+
+def test_kill_halfway_through_best_model_keeps_the_previous_one(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["pretrain", "smoke", "--out", str(out), *SMALL, "--set", "total_timesteps=100000"]
+    args += ["--set", "eval.freq=64", "--set", "checkpoint_freq=64"]
+    before = _kill_halfway(out, "best_model.zip", args, skip=2)  # after the step-64 checkpoint
+    run = RunDir(out)
+    assert before != "absent" and _sha(run.best_model) == before  # the complete previous file
+    PPO.load(run.best_model)
+    done = verify_checkpoint(run.list_checkpoints()[-1]).steps
+    res = train(load_config(run.config, [f"total_timesteps={done + 64}"]), resume=out, quiet=True)
+    assert json.loads(run.meta.read_text())["status"] == "finished"
+    assert res.summary["status"] == "finished"
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".tmp")]
+    PPO.load(run.best_model)
+
+
+def test_kill_halfway_through_config_yaml_keeps_the_previous_one(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run = RunDir(train(load_config("smoke", TINY), out, quiet=True).path)
+    config = run.config.read_bytes()
+    resume = ["pretrain", "--resume", str(out), "--quiet", "--set", "total_timesteps=256"]
+    before = _kill_halfway(out, "config.yaml", resume)  # the resume rewrites config.yaml
+    assert before == hashlib.sha256(config).hexdigest()
+    assert run.config.read_bytes() == config
+    train(load_config(run.config, ["total_timesteps=256"]), resume=out, quiet=True)
+    assert json.loads(run.meta.read_text())["steps"] == 256
+    assert "total_timesteps: 256" in run.config.read_text()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".tmp")]
+
+
+def _check_resumable(out: Path, status: str) -> None:
+    """A verified checkpoint, a loadable model, ``status`` with the checkpoint's steps, and a
+    resume that finishes."""
+    run = RunDir(out)
+    ckpt = verify_checkpoint(run.list_checkpoints()[-1])
+    PPO.load(run.model)
+    meta = json.loads(run.meta.read_text())
+    assert meta["status"] == status and meta["steps"] == ckpt.steps
+    train(load_config(run.config, [f"total_timesteps={ckpt.steps + 64}"]), resume=out, quiet=True)
+    assert json.loads(run.meta.read_text())["status"] == "finished"
+
+
+@pytest.mark.parametrize("gap_ms", [1, 10])
+def test_two_sigterms_ms_apart_stop_with_a_resumable_run(tmp_path: Path, gap_ms: int) -> None:
+    """No patching: the first signal starts the interrupt save, the second lands in it."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "sim2real", "pretrain", "smoke", "--out", str(out), *SMALL]
+    cmd += [
+        "--set",
+        "total_timesteps=1000000",
+        "--set",
+        "checkpoint_freq=0",
+        "--set",
+        "eval.freq=0",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_for(out / "tb", proc)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(gap_ms / 1000)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and f"--resume {out}" in err
+    _check_resumable(out, "interrupted")
+
+
+def test_two_sigterms_during_the_end_of_training_save_finish_the_run(tmp_path: Path) -> None:
+    """The budget is done when the signals come: the save completes, the run is finished."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-c", SLOW_SAVE, "pretrain", "smoke", "--out", str(out), *SMALL]
+    cmd += ["--set", "total_timesteps=128", "--set", "checkpoint_freq=0", "--set", "eval.freq=0"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    _wait_for(out / "saving", proc)
+    while not (out / "saving").read_text():  # created, not yet written
+        time.sleep(0.001)
+    assert (out / "saving").read_text() == "finished"
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.003)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    (out / "saving").unlink()
+    _check_resumable(out, "finished")
 
 
 class _FakeModel:

@@ -15,7 +15,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 from sim2real.config import load_config
 from sim2real.envs.registry import make_env
 from sim2real.errors import ModelFileError, PhysicsError
-from sim2real.training import load_run, make_vec_env, read_eval_curve, train
+from sim2real.training import RunBuilder, load_run, make_vec_env, read_eval_curve, train
 from sim2real.training.resume import restore_adr_callback
 from sim2real.training.run_dir import RunDir
 from sim2real.training.vec_env import FiniteCheck
@@ -35,10 +35,10 @@ def test_same_seed_same_params(tmp_path: Path) -> None:
     assert not np.array_equal(_params(a.model), _params(c.model))
 
 
-def test_model_builder_and_run_info(tmp_path: Path) -> None:
+def test_run_builder_model_and_info(tmp_path: Path) -> None:
     built = []
 
-    def builder(venv):  # what transfer does: its own (pre-loaded) model on our env
+    def make_model(prepared, venv):  # what transfer does: its own (pre-loaded) model on our env
         model = PPO(
             "MlpPolicy",
             venv,
@@ -55,8 +55,7 @@ def test_model_builder_and_run_info(tmp_path: Path) -> None:
         load_config("smoke", TINY),
         tmp_path / "r",
         quiet=True,
-        model_builder=builder,
-        run_info={"transfer": {"strategy": "finetune"}},
+        builder=RunBuilder(model=make_model, info={"transfer": {"strategy": "finetune"}}),
     )
     assert res.model is built[0] and res.model.num_timesteps == 128
     meta = json.loads((res.path / "meta.json").read_text())
@@ -64,14 +63,19 @@ def test_model_builder_and_run_info(tmp_path: Path) -> None:
 
 
 def test_nan_actions_raise_physics_error_and_keep_the_run(tmp_path: Path) -> None:
-    def builder(venv):
+    def make_model(prepared, venv):
         model = PPO("MlpPolicy", venv, n_steps=64, policy_kwargs={"net_arch": [8]}, seed=0)
         with torch.no_grad():
             model.policy.action_net.bias.fill_(float("nan"))
         return model
 
     with pytest.raises(PhysicsError) as err:
-        train(load_config("smoke", TINY), tmp_path / "r", quiet=True, model_builder=builder)
+        train(
+            load_config("smoke", TINY),
+            tmp_path / "r",
+            quiet=True,
+            builder=RunBuilder(model=make_model),
+        )
     msg = str(err.value)
     assert "\n" not in msg and "cartpole" in msg and "NaN" in msg and "step" in msg
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
