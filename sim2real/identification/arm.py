@@ -88,26 +88,22 @@ def check_arm_budget(spec: IdentifyArmSpec, env: str, budget: int) -> None:
         )
 
 
-def _phase_config(base: dict[str, Any], **changes: Any) -> Any:
-    from sim2real.config import config_from_dict
+def _finetune(
+    base: dict[str, Any], changes: dict[str, Any], source: Path, spec: dict[str, Any], out: Path
+) -> Any:
+    """A transfer run from ``source`` with the benchmark's config ``base`` plus ``changes`` (the
+    same builder as the benchmark's transfer arms)."""
+    from sim2real.config import validate_model
+    from sim2real.training import train
+    from sim2real.transfer.config import TransferConfig
+    from sim2real.transfer.run import transfer_builder
 
-    data = copy.deepcopy(base)
-    data.update(changes)
-    return config_from_dict(data, f"identify arm ({data.get('experiment', '')})")
-
-
-def _finetune(config: Any, source: Path, spec: dict[str, Any], out: Path) -> Any:
-    """Train ``config`` starting from the run ``source`` (a transfer with ``spec``)."""
-    from sim2real.training import build_model, resolve_device, train
-    from sim2real.transfer import transfer
-
-    device = resolve_device(config.device, config.algo)
-
-    def builder(venv: Any) -> Any:
-        template = build_model(config, venv, device)
-        return transfer(str(source), venv, spec, template=template, seed=config.seed)
-
-    return train(config, out_dir=out, model_builder=builder, quiet=True, kind="benchmark")
+    data = {**copy.deepcopy(base), **changes, "transfer": {**spec, "source": str(source)}}
+    config = validate_model(TransferConfig, data, f"identify arm ({out.name})")
+    builder = transfer_builder(config).labelled(
+        "benchmark", benchmark={"arm": ARM, "phase": out.name}
+    )
+    return train(config.experiment_config(), out_dir=out, builder=builder, quiet=True)
 
 
 def _record_and_fit(
@@ -171,19 +167,19 @@ def run_identify_arm(
     start = evaluate(load_agent(source), env, target, episodes=episodes, seed=seed)
     sim_run, sim_steps = source, 0
     if spec.sim_steps > 0:  # (c) simulation fine-tuning on the fitted distribution
-        sim_config = _phase_config(
-            base_config,
-            domain=f"{domain_file}:source",
-            total_timesteps=spec.sim_steps,
-            eval={**base_config["eval"], "freq": 0, "at_start": False},
+        sim_changes = {
+            "domain": f"{domain_file}:source",
+            "total_timesteps": spec.sim_steps,
+            "eval": {**base_config["eval"], "freq": 0, "at_start": False},
+        }
+        sim_result = _finetune(
+            base_config, sim_changes, source, spec.transfer, out / "sim_finetune"
         )
-        sim_result = _finetune(sim_config, source, spec.transfer, out / "sim_finetune")
         sim_run, sim_steps = sim_result.path, int(sim_result.summary["steps"])
     left = budget - recorded
     if spec.target_finetune and left > 0:  # (d) + (e): target fine-tuning, evaluated
-        tgt = _finetune(
-            _phase_config(base_config, total_timesteps=left), sim_run, spec.transfer, out / "target"
-        )
+        changes = {"total_timesteps": left}
+        tgt = _finetune(base_config, changes, sim_run, spec.transfer, out / "target")
         steps, values = _target_curve(tgt)
         tuned = int(tgt.summary["steps"])
     else:  # (e) only: the simulation-tuned policy on the target
