@@ -69,6 +69,7 @@ class ArmResult(StrictModel):
     sim_steps: int
     identified: dict[str, float]
     run_dir: str
+    key: str = ""
 
 
 def check_arm_budget(spec: IdentifyArmSpec, env: str, budget: int) -> None:
@@ -153,9 +154,11 @@ def run_identify_arm(
     source_run: str | Path,
     base_config: dict[str, Any],
     run_dir: str | Path,
+    key: str = "",
 ) -> ArmResult:
     """Run the arm for the target, budget, evaluation schedule and seed of ``base_config``
-    (the experiment-config dict every benchmark arm trains with)."""
+    (the experiment-config dict every benchmark arm trains with); ``key`` (the benchmark's run
+    key) is stored in ``arm.json`` so a finished run is recognized."""
     from sim2real.evaluation import evaluate, load_agent
 
     out, source = Path(run_dir), Path(source_run)
@@ -194,6 +197,7 @@ def run_identify_arm(
         sim_steps=sim_steps,
         identified=estimates,
         run_dir=str(out),
+        key=key,
     )
     (out / "arm.json").write_text(json.dumps(result.model_dump(), indent=2) + "\n")
     return result
