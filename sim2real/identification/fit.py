@@ -140,8 +140,18 @@ def _cma(
     value, the evaluations spent (at most ``budget``) and the best-so-far history."""
     import cma
 
-    if len(x0) == 1:  # cma needs two dimensions: add an ignored one
-        return _cma_1d(objective, x0, bounds, stds, budget, seed, progress, f0)
+    if len(x0) == 1:  # cma needs two dimensions: add one the objective ignores
+        x, f, evals, history = _cma(
+            lambda xy: objective(xy[:1]),
+            [x0[0], 0.5],
+            ([bounds[0][0], 0.0], [bounds[1][0], 1.0]),
+            [stds[0], 1.0],
+            budget,
+            seed,
+            progress,
+            f0,
+        )
+        return x[:1], f, evals, history
     opts = {
         "bounds": [list(bounds[0]), list(bounds[1])],
         "CMA_stds": list(stds),
@@ -172,30 +182,6 @@ def _cma(
         if len(xs) < es.popsize:
             break
     return best_x, best_f, evals, history
-
-
-def _cma_1d(
-    objective: Callable[[np.ndarray], float],
-    x0: Sequence[float],
-    bounds: tuple[list[float], list[float]],
-    stds: Sequence[float],
-    budget: int,
-    seed: int,
-    progress: Progress | None,
-    f0: float | None,
-) -> tuple[np.ndarray, float, int, list[float]]:
-    """One parameter: CMA-ES on ``(x, dummy)``, the dummy coordinate ignored by the objective."""
-    x, f, evals, history = _cma(
-        lambda xy: objective(xy[:1]),
-        [x0[0], 0.5],
-        ([bounds[0][0], 0.0], [bounds[1][0], 1.0]),
-        [stds[0], 1.0],
-        budget,
-        seed,
-        progress,
-        f0,
-    )
-    return x[:1], f, evals, history
 
 
 def _stds(params: Sequence[FitParameter], scale: float = 1.0) -> list[float]:
