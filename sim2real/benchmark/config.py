@@ -18,6 +18,8 @@ from pydantic import Field, field_validator, model_validator
 
 from sim2real.config import MAX_SEED, StrictModel, find_config_file, load_model
 from sim2real.errors import Sim2RealError
+from sim2real.identification.arm import ARM as IDENTIFY
+from sim2real.identification.arm import IdentifyArmSpec
 from sim2real.randomization import load_domain
 from sim2real.resources import data_dir
 from sim2real.transfer.spec import TransferSpec
@@ -113,6 +115,10 @@ class BenchmarkConfig(StrictModel):
     source run's config (same algorithm, hyperparameters and network by default)."""
     arms: dict[str, TransferSpec] = Field(default_factory=dict)
     """Transfer arms: name -> transfer spec (``sim2real.transfer.TransferSpec`` fields)."""
+    identify: IdentifyArmSpec | None = None
+    """The ``identify`` arm: record target episodes with the source policy, fit the dynamics,
+    fine-tune in simulation on the fit, then on the target (recorded steps count in its
+    budget); null: not run. See docs/identification.md."""
     budget: int = Field(20_000, ge=1, le=MAX_BUDGET)
     """Target environment steps per run (every arm; at most ``MAX_BUDGET``)."""
     eval: BenchEvalConfig = Field(default_factory=lambda: BenchEvalConfig.model_validate({}))
@@ -171,6 +177,8 @@ class BenchmarkConfig(StrictModel):
             return v
         if SCRATCH in v:
             raise ValueError(f"'{SCRATCH}' is always run; do not list it under arms")
+        if IDENTIFY in v:
+            raise ValueError(f"'{IDENTIFY}' is configured under identify:, not under arms")
         if not v:
             raise ValueError("list at least one transfer arm (name: transfer spec)")
         for name in v:
@@ -191,7 +199,21 @@ class BenchmarkConfig(StrictModel):
 
     def arm_spec(self, arm: str) -> dict[str, Any]:
         """The transfer spec of ``arm`` as written in the config (keys given, YAML names)."""
+        if arm == IDENTIFY and self.identify is not None:
+            return self.identify.model_dump(mode="json")
         return self.arms[arm].model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    @model_validator(mode="after")
+    def _identify_budget(self) -> BenchmarkConfig:
+        if self.identify is not None:
+            from sim2real.errors import ConfigError
+            from sim2real.identification.arm import check_arm_budget
+
+            try:
+                check_arm_budget(self.identify, self.env, self.budget)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return self
 
     @model_validator(mode="after")
     def _known_target(self) -> BenchmarkConfig:
@@ -211,8 +233,8 @@ class BenchmarkConfig(StrictModel):
 
     @property
     def arm_names(self) -> list[str]:
-        """``scratch`` followed by the transfer arms, in config order."""
-        return [SCRATCH, *self.arms]
+        """``scratch``, the transfer arms in config order, then ``identify`` if configured."""
+        return [SCRATCH, *self.arms, *([IDENTIFY] if self.identify is not None else [])]
 
     def run_key(self) -> str:
         """Hash of everything that changes a single run's result (not seeds, workers, metrics)."""
@@ -221,6 +243,8 @@ class BenchmarkConfig(StrictModel):
             exclude={"seeds", "workers", "backend", "ray_address", "metrics", "benchmark", "arms"},
         )
         data["arms"] = {arm: self.arm_spec(arm) for arm in self.arms}
+        if self.identify is None:  # keys of benchmarks without the arm stay as they were
+            data.pop("identify", None)
         return config_hash(data)
 
 

@@ -37,6 +37,9 @@ from sim2real.training.run_dir import RunDir
 __all__ = ["BenchmarkResult", "default_out_dir", "plan_jobs", "prepare_source", "run_benchmark"]
 
 Progress = Callable[[str, dict[str, Any]], None]
+#: What the ``identify`` arm reports beyond its curve: target steps (recorded + fine-tuning)
+#: and simulation steps, separately.
+_SPENT = ("recorded_steps", "target_steps", "sim_steps")
 
 
 @dataclass
@@ -251,7 +254,7 @@ def run_benchmark(
     for res in results:
         curves[res["arm"]][res["seed"]] = (res["steps"], res["values"])
         runs_info[res["arm"]][str(res["seed"])] = {
-            k: res[k] for k in ("run_dir", "reused", "wall_time_s")
+            k: res[k] for k in ("run_dir", "reused", "wall_time_s", *_SPENT) if k in res
         }
     m = config.metrics
     options = MetricOptions(**m.model_dump())

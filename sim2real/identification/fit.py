@@ -134,15 +134,24 @@ def _cma(
     budget: int,
     seed: int,
     progress: Progress | None,
-    integer: Sequence[int] = (),
     f0: float | None = None,
 ) -> tuple[np.ndarray, float, int, list[float]]:
     """Minimize with CMA-ES from ``x0`` (its value ``f0`` if known); returns the best x, its
     value, the evaluations spent (at most ``budget``) and the best-so-far history."""
     import cma
 
-    if len(x0) == 1:  # cma needs two dimensions: add an ignored one
-        return _cma_1d(objective, x0, bounds, stds, budget, seed, progress, integer, f0)
+    if len(x0) == 1:  # cma needs two dimensions: add one the objective ignores
+        x, f, evals, history = _cma(
+            lambda xy: objective(xy[:1]),
+            [x0[0], 0.5],
+            ([bounds[0][0], 0.0], [bounds[1][0], 1.0]),
+            [stds[0], 1.0],
+            budget,
+            seed,
+            progress,
+            f0,
+        )
+        return x[:1], f, evals, history
     opts = {
         "bounds": [list(bounds[0]), list(bounds[1])],
         "CMA_stds": list(stds),
@@ -151,7 +160,6 @@ def _cma(
         "verbose": -9,
         "verb_log": 0,
         "verb_disp": 0,
-        "integer_variables": list(integer),
         "tolfun": 1e-9,
     }
     es = cma.CMAEvolutionStrategy(list(x0), 0.25, opts)
@@ -176,30 +184,39 @@ def _cma(
     return best_x, best_f, evals, history
 
 
-def _cma_1d(
+def _stds(params: Sequence[FitParameter], scale: float = 1.0) -> list[float]:
+    """CMA-ES step multipliers: ``scale`` for continuous parameters, about half a whole step
+    for integer ones (their value comes from :func:`_scan_integers`; CMA-ES refines the rest)."""
+    return [2.0 / (p.high - p.low) if p.integer else scale for p in params]
+
+
+def _scan_size(params: Sequence[FitParameter]) -> int:
+    """Evaluations one :func:`_scan_integers` pass can take."""
+    return sum(math.floor(p.high) - math.ceil(p.low) for p in params if p.integer)
+
+
+def _scan_integers(
     objective: Callable[[np.ndarray], float],
-    x0: Sequence[float],
-    bounds: tuple[list[float], list[float]],
-    stds: Sequence[float],
-    budget: int,
-    seed: int,
-    progress: Progress | None,
-    integer: Sequence[int],
-    f0: float | None,
-) -> tuple[np.ndarray, float, int, list[float]]:
-    """One parameter: CMA-ES on ``(x, dummy)``, the dummy coordinate ignored by the objective."""
-    x, f, evals, history = _cma(
-        lambda xy: objective(xy[:1]),
-        [x0[0], 0.5],
-        ([bounds[0][0], 0.0], [bounds[1][0], 1.0]),
-        [stds[0], 1.0],
-        budget,
-        seed,
-        progress,
-        integer,
-        f0,
-    )
-    return x[:1], f, evals, history
+    u: np.ndarray,
+    f: float,
+    params: Sequence[FitParameter],
+) -> tuple[np.ndarray, float, int]:
+    """Try every value of each whole-number parameter (others fixed) and keep the best: CMA-ES
+    alone rarely crosses the plateaus of a rounded coordinate such as ``action_latency``."""
+    best_u, best_f, evals = np.array(u, dtype=float), f, 0
+    for i, p in enumerate(params):
+        if not p.integer:
+            continue
+        for value in range(math.ceil(p.low), math.floor(p.high) + 1):
+            trial = best_u.copy()
+            trial[i] = p.to_unit(value)
+            if p.to_physical(trial[i]) == p.to_physical(best_u[i]):
+                continue
+            value_f = objective(trial)
+            evals += 1
+            if value_f < best_f:
+                best_u, best_f = trial, value_f
+    return best_u, best_f, evals
 
 
 def _fit_likelihood(
@@ -215,24 +232,28 @@ def _fit_likelihood(
     mu0 = np.array([p.to_unit(p.nominal) for p in sim.params])
     nominal_f = objective(np.array([*mu0, *[_LOG_SIGMA[0]] * d]))
     budget1 = max(int(0.6 * (settings.budget - 1)), 1)
-    integer = [i for i, p in enumerate(sim.params) if p.integer]
-    mu1, _, evals1, history = _cma(
+    start, f_start, scanned = _scan_integers(
+        objective.point_loss, mu0, objective.point_loss(mu0), sim.params
+    )
+    mu1, f1, evals1, history = _cma(
         objective.point_loss,
-        mu0,
+        start,
         ([0.0] * d, [1.0] * d),
-        [1.0] * d,
-        budget1,
+        _stds(sim.params),
+        max(budget1 - scanned - 1 - _scan_size(sim.params), 1),
         settings.seed,
         None if progress is None else lambda n, b, f: progress(n, settings.budget, f),
-        integer,
+        f0=f_start,
     )
+    mu1, _, rescanned = _scan_integers(objective.point_loss, mu1, f1, sim.params)
+    evals1 += scanned + rescanned + 1
     x0 = [*mu1, *[math.log(0.02)] * d]
     bounds = ([0.0] * d + [_LOG_SIGMA[0]] * d, [1.0] * d + [_LOG_SIGMA[1]] * d)
     x, f, evals2, history2 = _cma(
         objective,
         x0,
         bounds,
-        [0.1] * d + [4.0] * d,
+        _stds(sim.params, 0.1) + [4.0] * d,
         max(settings.budget - 1 - evals1, 1),
         settings.seed,
         None if progress is None else lambda n, b, f: progress(evals1 + n, settings.budget, f),
@@ -242,8 +263,9 @@ def _fit_likelihood(
 
 def _laplace_spread(objective: TrajectoryMatching, u: np.ndarray, f: float) -> np.ndarray:
     """Per-axis std in unit coordinates from the curvature of ``n/2 log(loss)`` at ``u``."""
-    n, h, out = objective.n_residuals, 0.02, np.zeros(len(u))
-    for i in range(len(u)):
+    n, out = objective.n_residuals, np.zeros(len(u))
+    for i, p in enumerate(objective.sim.params):
+        h = 1.0 / (p.high - p.low) if p.integer else 0.02  # one whole step for integers
         lo, hi = u.copy(), u.copy()
         lo[i], hi[i] = max(u[i] - h, 0.0), min(u[i] + h, 1.0)
         fl, fh = objective(lo), objective(hi)
@@ -262,21 +284,21 @@ def _fit_trajectory(
     d = len(sim.params)
     u0 = np.array([p.to_unit(p.nominal) for p in sim.params])
     nominal_f = objective(u0)
-    integer = [i for i, p in enumerate(sim.params) if p.integer]
-    budget = max(settings.budget - 1 - 2 * d, 1)
+    start, f_start, scanned = _scan_integers(objective, u0, nominal_f, sim.params)
+    budget = max(settings.budget - 1 - 2 * d - scanned - _scan_size(sim.params), 1)
     u, f, evals, history = _cma(
         objective,
-        u0,
+        start,
         ([0.0] * d, [1.0] * d),
-        [1.0] * d,
+        _stds(sim.params),
         budget,
         settings.seed,
         progress,
-        integer,
-        f0=nominal_f,
+        f0=f_start,
     )
+    u, f, rescanned = _scan_integers(objective, u, f, sim.params)
     spread = _laplace_spread(objective, u, f)
-    return u, spread, nominal_f, f, evals + 1 + 2 * d, history
+    return u, spread, nominal_f, f, evals + 1 + 2 * d + scanned + rescanned, history
 
 
 def fit(

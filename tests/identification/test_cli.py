@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from sim2real.controller import load_rollouts
-from tests.evaluation.test_cli import _error_line, cli
+from tests.cli_runner import error_line as _error_line
+from tests.cli_runner import run_cli as cli
 from tests.identification.conftest import synthetic
 
 ENV = "cartpole_swingup"
