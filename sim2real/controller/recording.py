@@ -134,7 +134,7 @@ class RolloutDataset:
             episode_ids=np.concatenate([self.episode_ids, other.episode_ids + offset]),
             states=states,
             meta=meta,
-            **cat,
+            **cat,  # type: ignore[arg-type]
         )
 
     def save(self, path: str | Path, *, append: bool = True) -> Path:
@@ -155,7 +155,7 @@ class RolloutDataset:
         tmp = path.with_name(f".tmp_{os.getpid()}_{path.name}")
         try:
             with tmp.open("wb") as f:
-                np.savez_compressed(f, **arrays)
+                np.savez_compressed(f, **arrays)  # type: ignore[arg-type]
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -185,7 +185,11 @@ def _check_shapes(path: Path, raw: dict[str, np.ndarray]) -> None:
         raise _fail(path, f"missing arrays {', '.join(missing)}; not a sim2real rollout file")
     n_obs, n_act = len(raw["observation_names"]), len(raw["action_names"])
     n = len(raw["actions"])
-    want = {"observations": (n, n_obs), "next_observations": (n, n_obs), "actions": (n, n_act)}
+    want: dict[str, tuple[int, ...]] = {
+        "observations": (n, n_obs),
+        "next_observations": (n, n_obs),
+        "actions": (n, n_act),
+    }
     want.update({k: (n,) for k in ("rewards", "timestamps", "terminations", "truncations")})
     want["episode_ids"] = (n,)
     if "states" in raw:

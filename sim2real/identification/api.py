@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from sim2real.controller.recording import RolloutDataset, load_rollouts
 from sim2real.errors import DatasetError
@@ -73,7 +74,7 @@ def prepare_data(
     from sim2real.envs.registry import make_env, resolve_env
 
     short = resolve_env(env).name
-    probe = make_env(short).unwrapped
+    probe: Any = make_env(short).unwrapped  # a sim2real RobotEnv
     names, actions = probe.observation_names, probe.action_names
     probe.close()
     if not datasets:

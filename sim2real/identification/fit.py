@@ -128,7 +128,7 @@ def check_data(data: RolloutDataset) -> None:
 
 def _cma(
     objective: Callable[[np.ndarray], float],
-    x0: Sequence[float],
+    x0: Sequence[float] | np.ndarray,
     bounds: tuple[list[float], list[float]],
     stds: Sequence[float],
     budget: int,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class FitSimulator:
     def __init__(self, env: str, params: Sequence[FitParameter]) -> None:
         from sim2real.envs import make_env
 
-        self.env = make_env(env).unwrapped
+        self.env: Any = make_env(env).unwrapped  # a sim2real RobotEnv
         self.env.reset(seed=0)
         self.params = list(params)
         self.sim_steps = 0
