@@ -7,8 +7,6 @@ records times, also on older code.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,24 +22,12 @@ from tests.cli.corpus import (
     snapshot,
     unlock,
 )
+from tests.cli_runner import invoke
 
 
 def _cli(args: list[str]) -> tuple[int, str]:
-    from sim2real.cli.app import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(args)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        except BaseException as exc:  # a traceback is the failure under test
-            import traceback
-
-            err.write("Traceback\n" + "".join(traceback.format_exception(exc)))
-            code = -1
-    return code, err.getvalue()
+    proc = invoke(*args)
+    return proc.returncode, proc.stderr
 
 
 def _must_succeed(args: list[str]) -> None:
