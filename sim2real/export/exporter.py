@@ -116,7 +116,12 @@ def export_policy(
             ),
             "numpy": compare(
                 "the numpy controller backend",
-                controller_actions(NumpyPolicy(MlpPolicyWeights.load(tmp / WEIGHTS_FILE)), obs),
+                controller_actions(
+                    NumpyPolicy(MlpPolicyWeights.load(tmp / WEIGHTS_FILE)),
+                    obs,
+                    weights.action_low,
+                    weights.action_high,
+                ),
                 reference,
                 tolerance,
             ),

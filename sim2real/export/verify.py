@@ -85,6 +85,14 @@ def compare(
     return float(diff.max(initial=0.0))
 
 
-def controller_actions(policy: Callable[[np.ndarray], np.ndarray], obs: np.ndarray) -> np.ndarray:
-    """Actions of a one-observation-at-a-time backend for a batch."""
-    return np.stack([np.array(policy(row), dtype=np.float64) for row in obs])
+def controller_actions(
+    policy: Callable[[np.ndarray], np.ndarray],
+    obs: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+) -> np.ndarray:
+    """Actions of a one-observation-at-a-time backend for a batch, clipped to ``[low, high]``
+    as :class:`~sim2real.controller.PolicyController` clips them (the backend itself does not,
+    and SB3's ``predict`` does: a saturating policy differs from SB3 only before the clip)."""
+    raw = np.stack([np.array(policy(row), dtype=np.float64) for row in obs])
+    return np.clip(raw, low, high)

@@ -130,3 +130,23 @@ def test_custom_clip_obs_and_epsilon_are_honoured(tmp_path) -> None:
         deterministic=True,
     )[0]
     assert np.abs(wrong_eps - expected).max() > 1e-3  # the test can tell
+
+
+def test_a_saturating_policy_passes_verification(tmp_path) -> None:
+    """SB3 clips a Box action to its bounds; the controller clips once, so the check must too.
+
+    A policy whose mean action lies far outside [-1, 1] (as a trained bang-bang cart-pole
+    policy does) used to fail its own export verification by the distance to the bound.
+    """
+    import copy
+
+    from sim2real.export import export_policy
+
+    model = copy.deepcopy(trained("ppo", False).model)
+    with torch.no_grad():
+        model.policy.action_net.bias += 6.0
+    obs = sample_obs(200)
+    assert (model.predict(obs, deterministic=True)[0] == 1.0).all()  # saturated everywhere
+    out = export_policy(model, "onnx", tmp_path / "p", env="cartpole")
+    controller = PolicyController.load(out)
+    assert np.array_equal(np.stack([controller.act(o) for o in obs]), np.ones((200, 1)))
