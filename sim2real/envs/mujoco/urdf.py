@@ -55,7 +55,8 @@ class UrdfModel:
     Attributes:
         urdf: path inside ``pybullet_data`` (``a1/a1.urdf``).
         joints: actuated joint names, in action order (one motor actuator each).
-        max_torque: torque limit per actuated joint (N*m), the actuators' ``forcerange``.
+        max_torque: torque limit per actuated joint (N*m), the actuators' ``forcerange``; None
+            takes the URDF's ``effort`` limits (as PyBullet's ``getJointInfo`` reports them).
         timestep: physics substep (s), the twin's ``physics_timestep``.
         floating_base: give the root link a free joint (else it is fixed to the world).
         floor: add a ground plane (friction 1, as ``plane.urdf``) at z = 0.
@@ -68,7 +69,7 @@ class UrdfModel:
 
     urdf: str
     joints: tuple[str, ...]
-    max_torque: tuple[float, ...]
+    max_torque: tuple[float, ...] | None
     timestep: float
     floating_base: bool = False
     floor: bool = False
@@ -120,14 +121,19 @@ def _add_floor(spec: mujoco.MjSpec) -> None:
 
 
 def _add_motors(spec: mujoco.MjSpec, build: UrdfModel) -> None:
-    if len(build.max_torque) != len(build.joints):
+    limits = build.max_torque or (None,) * len(build.joints)
+    if len(limits) != len(build.joints):
         raise ValueError("max_torque needs one value per joint")
-    for name, limit in zip(build.joints, build.max_torque):
+    for name, limit in zip(build.joints, limits):
         joint = spec.joint(name)
         if joint is None:
             raise ValueError(f"{build.urdf} has no joint {name!r}")
         if build.joint_damping is not None:
             joint.damping = build.joint_damping
+        if limit is None:
+            limit = float(joint.actfrcrange[1])  # the URDF's effort
+        # the limit lives in the actuator alone, so motor_strength may raise it
+        joint.actfrclimited = mujoco.mjtLimited.mjLIMITED_FALSE
         act = spec.add_actuator(name=name, target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
         act.set_to_motor()
         act.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
