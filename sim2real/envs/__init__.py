@@ -6,6 +6,7 @@ from sim2real.envs.base import BulletRobotEnv
 from sim2real.envs.body_dynamics import BodyDynamics
 from sim2real.envs.parameters import ParameterSet, ParameterSpec, ParameterValue
 from sim2real.envs.registry import ENVS, EnvEntry, make_env, register_envs, resolve_env
+from sim2real.envs.robot_env import RobotEnv
 
 __all__ = [
     "ENVS",
@@ -15,6 +16,7 @@ __all__ = [
     "ParameterSet",
     "ParameterSpec",
     "ParameterValue",
+    "RobotEnv",
     "make_env",
     "register_envs",
     "resolve_env",

@@ -6,8 +6,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from sim2real.envs.base import BulletRobotEnv
 from sim2real.envs.registry import ENVS, register_envs, resolve_env
+from sim2real.envs.robot_env import RobotEnv
 
 __all__ = ["describe_env", "list_envs"]
 
@@ -19,7 +19,7 @@ def describe_env(name: str, with_parameters: bool = True) -> dict[str, Any]:
     env = gym.make(entry.env_id)
     try:
         base = env.unwrapped
-        assert isinstance(base, BulletRobotEnv)
+        assert isinstance(base, RobotEnv)
         out: dict[str, Any] = {
             "name": entry.name,
             "id": entry.env_id,

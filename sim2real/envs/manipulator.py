@@ -36,13 +36,19 @@ from sim2real.envs.body_dynamics import BodyDynamics
 from sim2real.envs.pd_control import JointPDController
 from sim2real.envs.pd_robot import PDRobotEnv
 
-__all__ = ["KukaReachEnv"]
+__all__ = ["KukaReachEnv", "KukaReachTask"]
 
 _JOINTS = tuple(f"lbr_iiwa_joint_{i}" for i in range(1, 8))
 
 
-class KukaReachEnv(PDRobotEnv):
-    """Bring the KUKA iiwa's end effector to a random target under PD joint control."""
+class KukaReachTask:
+    """The reaching task without its engine: constants, action integration, observation, reward.
+
+    An engine's env class derives from it and from its PD robot base, and provides
+    ``self._pd`` (``command``/``read`` of a :class:`~sim2real.envs.pd_control.PDGains` motor),
+    :meth:`_ee_position`, :meth:`_show_goal`, the scene (``_load`` calls :meth:`_init_task` with
+    the joint limits) and ``_reset_state`` (which calls :meth:`_reset_task`).
+    """
 
     action_names: ClassVar[tuple[str, ...]] = _JOINTS
     observation_names: ClassVar[tuple[str, ...]] = (
@@ -80,31 +86,12 @@ class KukaReachEnv(PDRobotEnv):
     success_distance: ClassVar[float] = 0.05
     action_cost: ClassVar[float] = 0.01
 
-    # ------------------------------------------------------------------ loading
-    def _load(self) -> BodyDynamics:
-        p = self._p
-        self._cid = p._client
-        robot = self._robot = p.loadURDF(self.model_file, useFixedBase=True)
-        infos = [p.getJointInfo(robot, j) for j in range(p.getNumJoints(robot))]
-        index = {info[1].decode(): j for j, info in enumerate(infos)}
-        self._joints = [index[name] for name in _JOINTS]
-        self.ee_link = self._joints[-1]
-        low = np.array([infos[j][8] for j in self._joints])
-        high = np.array([infos[j][9] for j in self._joints])
+    _pd: Any  # the engine's PD motors: command(targets), read() -> (3, n) q, qdot, tau
+
+    def _init_task(self, low: np.ndarray, high: np.ndarray) -> None:
+        """Allocate the task's buffers; ``low``/``high`` are the joint limits (rad)."""
         margin = 0.01
         self._q_low, self._q_high = low + margin, high - margin
-        self._pd = JointPDController(
-            self._cid,
-            robot,
-            self._joints,
-            _JOINTS,
-            kp=self.nominal_kp,
-            kd=np.array(self.nominal_kd),
-            max_torque=np.array(self.max_torques),
-        )
-        marker = p.createVisualShape(p.GEOM_SPHERE, radius=0.03, rgbaColor=[0.1, 0.9, 0.1, 0.6])
-        self._marker = p.createMultiBody(baseMass=0.0, baseVisualShapeIndex=marker)
-        self._initial_state = p.saveState()
         n = len(_JOINTS)
         self._target_q = np.zeros(n)
         self._delta_q = np.zeros(n)
@@ -113,27 +100,28 @@ class KukaReachEnv(PDRobotEnv):
         self._joint_buf = np.zeros((3, n))
         self._obs = np.zeros(len(self.observation_names))
         self._distance = 0.0
-        dynamics = BodyDynamics(p, robot, joints=self._joints)
-        dynamics.nominal_joint_damping = np.full(n, self.joint_damping)  # applied by the base
-        return dynamics
 
-    # ------------------------------------------------------------------ hooks
-    def _reset_state(self) -> None:
-        p, robot, rng = self._p, self._robot, self.np_random
-        p.restoreState(self._initial_state)
-        noise = rng.uniform(-self.reset_noise, self.reset_noise, size=len(self._joints))
+    def _reset_task(self, rng: np.random.Generator) -> np.ndarray:
+        """Draw the initial joint angles (returned; also the targets) and the goal from ``rng``."""
+        noise = rng.uniform(-self.reset_noise, self.reset_noise, size=len(_JOINTS))
         q0 = np.clip(np.array(self.initial_pose) + noise, self._q_low, self._q_high)
-        for j, q in zip(self._joints, q0.tolist()):
-            p.resetJointState(robot, j, q, 0.0)
         self._target_q[:] = q0
         self._pd.command(q0.tolist())
         self.set_goal(rng.uniform(self.target_low, self.target_high))
+        return q0
 
     def set_goal(self, goal: np.ndarray) -> None:
         """Move the target to ``goal`` (x, y, z in m); for scripted tests and demos."""
         self._goal[:] = goal
         self._goal_xyz = tuple(self._goal.tolist())
-        self._p.resetBasePositionAndOrientation(self._marker, self._goal_xyz, [0.0, 0.0, 0.0, 1.0])
+        self._show_goal(self._goal_xyz)
+
+    def _show_goal(self, goal: tuple[float, ...]) -> None:
+        """Move the target marker (if the engine draws one)."""
+
+    def _ee_position(self) -> tuple[float, float, float]:
+        """End-effector (flange frame of ``lbr_iiwa_link_7``) position now (m)."""
+        raise NotImplementedError
 
     def _task_state(self) -> list[float]:
         return [*self._target_q.tolist(), *self._goal.tolist()]
@@ -152,12 +140,9 @@ class KukaReachEnv(PDRobotEnv):
         self._pd.command(tq.tolist())
 
     def _observe(self) -> np.ndarray:
-        obs, n = self._obs, len(self._joints)
+        obs, n = self._obs, len(_JOINTS)
         joints = self._joint_buf = self._pd.read()
-        # forward kinematics: the cached link frames lag the joint state by one substep
-        ex, ey, ez = _pb.getLinkState(
-            self._robot, self.ee_link, computeForwardKinematics=1, physicsClientId=self._cid
-        )[4]
+        ex, ey, ez = self._ee_position()
         gx, gy, gz = self._goal_xyz
         dx, dy, dz = gx - ex, gy - ey, gz - ez
         obs[: 2 * n] = joints[:2].ravel()
@@ -181,3 +166,53 @@ class KukaReachEnv(PDRobotEnv):
 
     def _camera_distance(self) -> float:
         return 1.8
+
+
+class KukaReachEnv(KukaReachTask, PDRobotEnv):
+    """Bring the KUKA iiwa's end effector to a random target under PD joint control."""
+
+    def _load(self) -> BodyDynamics:
+        p = self._p
+        self._cid = p._client
+        robot = self._robot = p.loadURDF(self.model_file, useFixedBase=True)
+        infos = [p.getJointInfo(robot, j) for j in range(p.getNumJoints(robot))]
+        index = {info[1].decode(): j for j, info in enumerate(infos)}
+        self._joints = [index[name] for name in _JOINTS]
+        self.ee_link = self._joints[-1]
+        low = np.array([infos[j][8] for j in self._joints])
+        high = np.array([infos[j][9] for j in self._joints])
+        self._pd = JointPDController(
+            self._cid,
+            robot,
+            self._joints,
+            _JOINTS,
+            kp=self.nominal_kp,
+            kd=np.array(self.nominal_kd),
+            max_torque=np.array(self.max_torques),
+        )
+        marker = p.createVisualShape(p.GEOM_SPHERE, radius=0.03, rgbaColor=[0.1, 0.9, 0.1, 0.6])
+        self._marker = p.createMultiBody(baseMass=0.0, baseVisualShapeIndex=marker)
+        self._initial_state = p.saveState()
+        self._init_task(low, high)
+        dynamics = BodyDynamics(p, robot, joints=self._joints)
+        dynamics.nominal_joint_damping = np.full(
+            len(_JOINTS), self.joint_damping
+        )  # applied by the base
+        return dynamics
+
+    def _reset_state(self) -> None:
+        p, robot = self._p, self._robot
+        p.restoreState(self._initial_state)
+        q0 = self._reset_task(self.np_random)
+        for j, q in zip(self._joints, q0.tolist()):
+            p.resetJointState(robot, j, q, 0.0)
+
+    def _show_goal(self, goal: tuple[float, ...]) -> None:
+        self._p.resetBasePositionAndOrientation(self._marker, goal, [0.0, 0.0, 0.0, 1.0])
+
+    def _ee_position(self) -> tuple[float, float, float]:
+        # forward kinematics: the cached link frames lag the joint state by one substep
+        ex, ey, ez = _pb.getLinkState(
+            self._robot, self.ee_link, computeForwardKinematics=1, physicsClientId=self._cid
+        )[4]
+        return ex, ey, ez

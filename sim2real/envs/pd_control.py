@@ -39,7 +39,7 @@ import pybullet as _pb  # already imported (quietly) by sim2real.envs.base
 
 from sim2real.envs.parameters import ParameterSpec
 
-__all__ = ["MAX_KD", "MAX_KP", "PD_PARAMETERS", "JointPDController"]
+__all__ = ["MAX_KD", "MAX_KP", "PD_PARAMETERS", "JointPDController", "PDGains"]
 
 #: Parameter names handled by :class:`JointPDController`.
 PD_PARAMETERS = ("kp_scale", "kd_scale")
@@ -48,13 +48,13 @@ MAX_KP = 1.0
 MAX_KD = 1.5
 
 
-class JointPDController:
-    """PD position control of a set of joints of one body through PyBullet joint motors.
+class PDGains:
+    """Engine-agnostic part of PD joint control: nominal gains, their scale parameters, torque
+    limits times motor strength. The PyBullet motors (:class:`JointPDController`) and the MuJoCo
+    targets' per-substep law (:mod:`sim2real.envs.mujoco.pd`) share it, so both expose the same
+    ``kp_scale``/``kd_scale`` parameters with the same bounds.
 
     Args:
-        client_id: the PyBullet physics client id (``BulletClient._client``).
-        body_id: the body's unique id.
-        joints: joint indices, in action order.
         names: one entity name per joint (used for the gain parameters).
         kp: nominal position gain per joint (scalar or array), dimensionless, in (0, MAX_KP].
         kd: nominal velocity gain per joint (scalar or array), dimensionless, in [0, MAX_KD].
@@ -63,18 +63,12 @@ class JointPDController:
 
     def __init__(
         self,
-        client_id: int,
-        body_id: int,
-        joints: Sequence[int],
         names: Sequence[str],
         kp: float | np.ndarray,
         kd: float | np.ndarray,
         max_torque: float | np.ndarray,
     ) -> None:
-        n = len(joints)
-        self.client_id = client_id
-        self.body_id = body_id
-        self.joints = list(joints)
+        n = len(names)
         self.names = tuple(names)
         self.nominal_kp = np.broadcast_to(np.asarray(kp, dtype=np.float64), (n,)).copy()
         self.nominal_kd = np.broadcast_to(np.asarray(kd, dtype=np.float64), (n,)).copy()
@@ -89,10 +83,6 @@ class JointPDController:
         self._kd_scale = np.ones(n)
         self._strength = np.ones(n)
         self._substeps = 1
-        # motor arguments as Python lists: PyBullet converts lists faster than arrays
-        self._kp: list[float] = []
-        self._kd: list[float] = []
-        self._forces: list[float] = []
         self._refresh()
 
     # ------------------------------------------------------------------ parameters
@@ -105,7 +95,7 @@ class JointPDController:
         return [
             ParameterSpec(
                 "kp_scale",
-                np.ones(len(self.joints)),
+                np.ones(len(self.names)),
                 0.1,
                 high(self.nominal_kp, MAX_KP),
                 "x nominal",
@@ -115,7 +105,7 @@ class JointPDController:
             ),
             ParameterSpec(
                 "kd_scale",
-                np.ones(len(self.joints)),
+                np.ones(len(self.names)),
                 0.1,
                 high(self.nominal_kd, MAX_KD),
                 "x nominal",
@@ -138,22 +128,54 @@ class JointPDController:
     def set_strength(self, strength: np.ndarray, substeps: int) -> None:
         """Set the torque-limit multiplier per joint (the env's ``motor_strength``).
 
-        ``substeps`` is the number of physics substeps per ``stepSimulation`` (the frame skip).
+        ``substeps`` is the number of physics substeps per control step (the frame skip).
         """
         self._strength = np.array(strength, dtype=np.float64)
         self._substeps = int(substeps)
         self._refresh()
 
     def _refresh(self) -> None:
-        self._kp = (self.nominal_kp * self._kp_scale).tolist()
-        self._kd = (self.nominal_kd * self._kd_scale).tolist()
-        self._forces = (self.nominal_max_torque * self._strength / self._substeps).tolist()
+        self.kp = self.nominal_kp * self._kp_scale
+        self.kd = self.nominal_kd * self._kd_scale
+        self.torque_limit = self.nominal_max_torque * self._strength
 
     @property
     def gains(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Current ``(kp, kd, torque limit in N*m)`` per joint."""
-        torque = np.array(self._forces) * self._substeps
-        return np.array(self._kp), np.array(self._kd), torque
+        return self.kp.copy(), self.kd.copy(), self.torque_limit.copy()
+
+
+class JointPDController(PDGains):
+    """PD position control of a set of joints of one body through PyBullet joint motors.
+
+    Args:
+        client_id: the PyBullet physics client id (``BulletClient._client``).
+        body_id: the body's unique id.
+        joints: joint indices, in action order.
+        names, kp, kd, max_torque: as :class:`PDGains`.
+    """
+
+    def __init__(
+        self,
+        client_id: int,
+        body_id: int,
+        joints: Sequence[int],
+        names: Sequence[str],
+        kp: float | np.ndarray,
+        kd: float | np.ndarray,
+        max_torque: float | np.ndarray,
+    ) -> None:
+        self.client_id = client_id
+        self.body_id = body_id
+        self.joints = list(joints)
+        super().__init__(names, kp, kd, max_torque)
+
+    def _refresh(self) -> None:
+        super()._refresh()
+        # motor arguments as Python lists: PyBullet converts lists faster than arrays
+        self._kp: list[float] = self.kp.tolist()
+        self._kd: list[float] = self.kd.tolist()
+        self._forces: list[float] = (self.torque_limit / self._substeps).tolist()
 
     # ------------------------------------------------------------------ control
     def command(self, targets: list[float]) -> None:

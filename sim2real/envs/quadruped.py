@@ -41,14 +41,20 @@ from sim2real.envs.body_dynamics import BodyDynamics
 from sim2real.envs.pd_control import JointPDController
 from sim2real.envs.pd_robot import PDRobotEnv
 
-__all__ = ["A1Env"]
+__all__ = ["A1Env", "A1Task"]
 
 _LEGS = ("FR", "FL", "RR", "RL")
 _JOINTS = tuple(f"{leg}_{part}_joint" for leg in _LEGS for part in ("hip", "upper", "lower"))
 
 
-class A1Env(PDRobotEnv):
-    """Walk forward (+x) as fast as possible with the A1 quadruped under PD joint control."""
+class A1Task:
+    """The A1 walking task without its engine: constants, action scaling, observation, reward.
+
+    An engine's env class derives from it and from its PD robot base, and provides
+    ``self._pd`` (``command``/``read`` of a :class:`~sim2real.envs.pd_control.PDGains` motor),
+    :meth:`_base_state`, the scene (``_load`` calls :meth:`_init_task`) and ``_reset_state``
+    (which calls :meth:`_reset_task`). Both engines thereby share names, scales and formulas.
+    """
 
     action_names: ClassVar[tuple[str, ...]] = _JOINTS
     observation_names: ClassVar[tuple[str, ...]] = (
@@ -68,8 +74,6 @@ class A1Env(PDRobotEnv):
     )
     physics_timestep: ClassVar[float] = 1.0 / 240.0
     default_frame_skip: ClassVar[int] = 4
-    #: 10 solver iterations: with 5 the feet chatter (calf joints jump ~1 rad/s while standing).
-    solver_iterations: ClassVar[int] = 10
     model_file: ClassVar[str] = "a1/a1.urdf"
     #: Nominal standing pose per leg (hip, thigh, calf), rad.
     nominal_leg_pose: ClassVar[tuple[float, float, float]] = (0.0, 0.8, -1.5)
@@ -87,30 +91,12 @@ class A1Env(PDRobotEnv):
     min_height: ClassVar[float] = 0.15
     max_tilt: ClassVar[float] = 0.8
 
-    # ------------------------------------------------------------------ loading
-    def _load(self) -> BodyDynamics:
-        p = self._p
-        self._cid = p._client
-        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
-        self._floor = p.loadURDF("plane.urdf")
-        robot = self._robot = p.loadURDF(
-            self.model_file, [0.0, 0.0, self.initial_height], useFixedBase=False
-        )
-        infos = [p.getJointInfo(robot, j) for j in range(p.getNumJoints(robot))]
-        index = {info[1].decode(): j for j, info in enumerate(infos)}
-        self._joints = [index[name] for name in _JOINTS]
-        self._nominal = np.tile(np.array(self.nominal_leg_pose), len(_LEGS))
-        self._pd = JointPDController(
-            self._cid,
-            robot,
-            self._joints,
-            _JOINTS,
-            kp=self.nominal_kp,
-            kd=self.nominal_kd,
-            max_torque=np.array([infos[j][10] for j in self._joints]),
-        )
-        self._initial_state = p.saveState()
+    _pd: Any  # the engine's PD motors: command(targets), read() -> (3, n) q, qdot, tau
+
+    def _init_task(self) -> None:
+        """Allocate the task's buffers (called from ``_load``)."""
         n = len(_JOINTS)
+        self._nominal = np.tile(np.array(self.nominal_leg_pose), len(_LEGS))
         self._target = np.empty(n)
         self._joint_buf = np.zeros((3, n))
         self._prev_action = np.zeros(n)
@@ -118,19 +104,20 @@ class A1Env(PDRobotEnv):
         self._power = np.zeros(n)
         self._base = (self.initial_height, 0.0, 0.0, 1.0, 0.0, 0.0)
         self._cos_max_tilt = float(np.cos(self.max_tilt))
-        return BodyDynamics(p, robot, joints=self._joints)
 
-    # ------------------------------------------------------------------ hooks
-    def _reset_state(self) -> None:
-        p, robot = self._p, self._robot
-        p.restoreState(self._initial_state)  # also clears contact caches: same seed, same episode
-        noise = self.np_random.uniform(-self.reset_noise, self.reset_noise, size=len(self._joints))
-        q0 = self._nominal + noise
-        for j, q in zip(self._joints, q0.tolist()):
-            p.resetJointState(robot, j, q, 0.0)
+    def _reset_task(self, rng: np.random.Generator) -> np.ndarray:
+        """Command the nominal pose, clear the action history; return the initial joint angles
+        (nominal plus uniform noise drawn from ``rng``)."""
+        noise = rng.uniform(-self.reset_noise, self.reset_noise, size=len(_JOINTS))
         self._pd.command(self._nominal.tolist())
         self._prev_action.fill(0.0)
         self._joint_buf.fill(0.0)
+        return self._nominal + noise
+
+    def _base_state(self) -> tuple[float, ...]:
+        """Trunk height z, its rotation matrix (world from trunk, row major: r0..r8), world
+        linear velocity (vx, vy, vz) and world angular velocity (wx, wy, wz): 16 numbers."""
+        raise NotImplementedError
 
     def _apply_action(self, action: np.ndarray) -> None:
         np.multiply(action, self.action_range, out=self._target)
@@ -139,10 +126,8 @@ class A1Env(PDRobotEnv):
         self._prev_action[:] = action
 
     def _observe(self) -> np.ndarray:
-        robot, cid, obs, n = self._robot, self._cid, self._obs, len(self._joints)
-        (_, _, z), orn = _pb.getBasePositionAndOrientation(robot, physicsClientId=cid)
-        (vx, vy, vz), (wx, wy, wz) = _pb.getBaseVelocity(robot, physicsClientId=cid)
-        r0, r1, r2, r3, r4, r5, r6, r7, r8 = _pb.getMatrixFromQuaternion(orn)  # world from trunk
+        obs, n = self._obs, len(_JOINTS)
+        z, r0, r1, r2, r3, r4, r5, r6, r7, r8, vx, vy, vz, wx, wy, wz = self._base_state()
         self._joint_buf = self._pd.read()
         self._base = (z, r6, r7, r8, vx, vy)  # for _reward; r8 = cos(tilt)
         obs[:10] = (
@@ -183,3 +168,47 @@ class A1Env(PDRobotEnv):
 
     def _camera_distance(self) -> float:
         return 1.2
+
+
+class A1Env(A1Task, PDRobotEnv):
+    """Walk forward (+x) as fast as possible with the A1 quadruped under PD joint control."""
+
+    #: 10 solver iterations: with 5 the feet chatter (calf joints jump ~1 rad/s while standing).
+    solver_iterations: ClassVar[int] = 10
+
+    def _load(self) -> BodyDynamics:
+        p = self._p
+        self._cid = p._client
+        p.setPhysicsEngineParameter(deterministicOverlappingPairs=1)
+        self._floor = p.loadURDF("plane.urdf")
+        robot = self._robot = p.loadURDF(
+            self.model_file, [0.0, 0.0, self.initial_height], useFixedBase=False
+        )
+        infos = [p.getJointInfo(robot, j) for j in range(p.getNumJoints(robot))]
+        index = {info[1].decode(): j for j, info in enumerate(infos)}
+        self._joints = [index[name] for name in _JOINTS]
+        self._init_task()
+        self._pd = JointPDController(
+            self._cid,
+            robot,
+            self._joints,
+            _JOINTS,
+            kp=self.nominal_kp,
+            kd=self.nominal_kd,
+            max_torque=np.array([infos[j][10] for j in self._joints]),
+        )
+        self._initial_state = p.saveState()
+        return BodyDynamics(p, robot, joints=self._joints)
+
+    def _reset_state(self) -> None:
+        p, robot = self._p, self._robot
+        p.restoreState(self._initial_state)  # also clears contact caches: same seed, same episode
+        q0 = self._reset_task(self.np_random)
+        for j, q in zip(self._joints, q0.tolist()):
+            p.resetJointState(robot, j, q, 0.0)
+
+    def _base_state(self) -> tuple[float, ...]:
+        robot, cid = self._robot, self._cid
+        (_, _, z), orn = _pb.getBasePositionAndOrientation(robot, physicsClientId=cid)
+        lin, ang = _pb.getBaseVelocity(robot, physicsClientId=cid)
+        return (z, *_pb.getMatrixFromQuaternion(orn), *lin, *ang)

@@ -1,0 +1,1 @@
+"""MuJoCo targets of sim2real's robots (requires the ``mujoco`` package)."""
