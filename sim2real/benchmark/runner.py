@@ -33,6 +33,7 @@ from sim2real.errors import ConfigError, ModelFileError, Sim2RealError
 from sim2real.metrics import MetricOptions
 from sim2real.resources import data_dir
 from sim2real.training.run_dir import RunDir
+from sim2real.zoo import ZOO_PREFIX, zoo_policy
 
 __all__ = ["BenchmarkResult", "default_out_dir", "plan_jobs", "prepare_source", "run_benchmark"]
 
@@ -60,6 +61,8 @@ def default_out_dir(config: BenchmarkConfig) -> Path:
 
 
 def _find_run(name: str) -> Path:
+    if name.startswith(ZOO_PREFIX):
+        return zoo_policy(name).path.resolve()
     for candidate in (RunDir(name), RunDir(data_dir("policies") / name)):
         if candidate.is_run() and candidate.has_model():
             return candidate.path.resolve()

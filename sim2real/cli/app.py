@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim2real.cli.export_cmd",
     "sim2real.cli.deploy_cmd",
     "sim2real.cli.identify_cmd",
+    "sim2real.cli.policies_cmd",
 )
 
 app = typer.Typer(

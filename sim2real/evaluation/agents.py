@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from sim2real.controller.artifact import METADATA_FILE
+from sim2real.zoo import resolve_location
 
 if TYPE_CHECKING:  # the training package imports evaluation (its eval callback)
     from sim2real.training.loading import LoadedPolicy
@@ -127,7 +128,7 @@ def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu
     Raises:
         ModelFileError: missing or corrupt files.
     """
-    path = Path(policy)
+    path = resolve_location(policy)
     if is_artifact(path):
         from sim2real.controller import PolicyController
 

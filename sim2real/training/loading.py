@@ -18,6 +18,7 @@ from sim2real.training.algorithms import ALGOS
 from sim2real.training.resume import saved_config
 from sim2real.training.run_dir import RunDir
 from sim2real.training.vec_env import load_vec_normalize, make_vec_env
+from sim2real.zoo import resolve_location
 
 __all__ = ["LoadedPolicy", "load_policy", "load_run", "read_eval_curve", "read_evaluations"]
 
@@ -134,7 +135,7 @@ def load_run(path: str | Path, *, device: str = "cpu", best: bool = False) -> Lo
     Raises:
         ModelFileError: missing, corrupt or truncated files (one line naming the file).
     """
-    path = Path(path)
+    path = resolve_location(path)
     if not path.exists() and not path.with_suffix(".zip").is_file():
         raise ModelFileError(f"{path}: no such run directory or model file")
     if path.is_dir():

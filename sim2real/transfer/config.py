@@ -26,6 +26,7 @@ from sim2real.config import (
 from sim2real.errors import CheckpointError, ConfigError
 from sim2real.training.run_dir import RunDir
 from sim2real.transfer.spec import TransferSpec
+from sim2real.zoo import resolve_location
 
 __all__ = [
     "TransferBlock",
@@ -70,7 +71,7 @@ class TransferConfig(ExperimentConfig):
 
 def source_env(source: str | Path) -> str | None:
     """The env name of a source run (from its ``config.yaml``), ``None`` if unknown."""
-    run = RunDir.of(source)
+    run = RunDir.of(resolve_location(source))
     if run is None:
         return None
     try:

@@ -41,6 +41,7 @@ from sim2real.transfer.callbacks import (
 )
 from sim2real.transfer.config import TransferConfig
 from sim2real.transfer.spec import TransferSpec
+from sim2real.zoo import resolve_location
 
 __all__ = ["SourceSnapshot", "check_resume", "run_transfer", "transfer_builder"]
 
@@ -106,7 +107,7 @@ def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -
     """
     if resume is not None:
         check_resume(config, resume)
-    source_path = str(config.transfer.source)
+    source_path = str(resolve_location(str(config.transfer.source)))
     if resume is not None:
         source_path = _source_for_resume(source_path, Path(resume))
     src = load_policy(source_path)

@@ -58,6 +58,7 @@ USAGE: dict[str, list[str]] = {
     "usage_deploy_rate_word": ["deploy", P, "--rate", "abc"],
     "usage_deploy_seed_float": [*DEP, "--seed", "0.5"],
     "usage_inspect_missing_argument": ["inspect"],
+    "usage_policies_show_missing_argument": ["policies", "show"],
     "usage_envs_unknown_subcommand": ["envs", "bogus"],
     "usage_envs_show_missing_argument": ["envs", "show"],
     "usage_envs_sample_n0": ["envs", "sample", "cartpole", "-n", "0"],
@@ -69,6 +70,12 @@ USAGE: dict[str, list[str]] = {
 CHECKS: dict[str, list[str]] = {
     # envs
     "envs_show_unknown": ["envs", "show", "nope"],
+    # policy zoo
+    "policies_show_unknown": ["policies", "show", "nope"],
+    "policies_show_env_without_policy": ["policies", "show", "hopper"],
+    "ev_zoo_unknown": ["evaluate", "zoo:nope", "--episodes", "1"],
+    "exp_zoo_unknown": ["export", "zoo:nope", "--out", f"{B}/new_pol"],
+    "tr_from_zoo_unknown": ["transfer", "transfer_finetune", "--from", "zoo:nope", "--quiet"],
     "envs_sample_unknown_env": ["envs", "sample", "nope"],
     "envs_sample_unknown_domain": ["envs", "sample", "cartpole", "--domain", "nope"],
     "envs_sample_missing_file": ["envs", "sample", "cartpole", "--domain", f"{B}/none.yaml:source"],

@@ -71,7 +71,11 @@ def _command_path(args: list[str]) -> str:
     commands = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
     if args[0] in commands:
         words.append(args[0])
-        if args[0] == "envs" and len(args) > 1 and args[1] in ("list", "show", "sample"):
+        if (
+            args[0] in ("envs", "policies")
+            and len(args) > 1
+            and args[1] in ("list", "show", "sample")
+        ):
             words.append(args[1])
     return " ".join(words)
 
