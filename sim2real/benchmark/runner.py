@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from sim2real.benchmark.backends import run_jobs
-from sim2real.benchmark.config import SCRATCH, BenchmarkConfig, config_hash
+from sim2real.benchmark.config import IDENTIFY, SCRATCH, BenchmarkConfig, config_hash
 from sim2real.benchmark.jobs import RunJob, ZeroShotJob
 from sim2real.benchmark.report import BenchmarkReport, build_report, write_report
 from sim2real.errors import ConfigError, ModelFileError, Sim2RealError
@@ -194,7 +194,9 @@ def check_arms(config: BenchmarkConfig, source_run: Path) -> None:
             if exp.normalize:
                 venv = wrap_normalize(venv, training=True)
             template = build_model(exp, venv, "cpu")
-            transfer(str(source_run), venv, config.arm_spec(arm), template=template, seed=exp.seed)
+            spec = config.identify.transfer if arm == IDENTIFY and config.identify else None
+            spec = config.arm_spec(arm) if spec is None else spec
+            transfer(str(source_run), venv, spec, template=template, seed=exp.seed)
         finally:
             venv.close()
 

@@ -9,6 +9,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
+from sim2real.config import validate_model
 from sim2real.errors import ConfigError
 from sim2real.training.loading import LoadedPolicy, load_policy
 from sim2real.transfer.adapters import (
@@ -139,7 +140,7 @@ def transfer(
     if spec is None:
         spec = TransferSpec.model_validate({})
     elif not isinstance(spec, TransferSpec):
-        spec = TransferSpec.model_validate(spec)
+        spec = validate_model(TransferSpec, spec, "transfer", "see docs/transfer.md")
     src = load_policy(source)
     cls = transfer_class_for(src.model)
     if template is not None and transfer_class_for(template) is not cls:

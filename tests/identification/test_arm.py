@@ -67,3 +67,15 @@ def test_recorded_episodes_must_fit_the_budget() -> None:
     assert IdentifyArmSpec().episodes == 5
     plain = _config(identify=None)
     assert "identify" not in plain.arm_names
+
+
+def test_check_arms_builds_the_identify_arm_from_its_transfer_spec() -> None:
+    """``sim2real benchmark`` checks every arm before it starts: the identify arm's settings are
+    not a transfer spec (this raised a pydantic traceback), its ``transfer:`` block is."""
+    from sim2real.benchmark.runner import check_arms
+    from sim2real.errors import ConfigError
+
+    check_arms(_config(), SOURCE)
+    bad = _config(identify={**_config().identify.model_dump(), "transfer": {"copy": ["nope"]}})  # type: ignore[union-attr]
+    with pytest.raises(ConfigError):
+        check_arms(bad, SOURCE)
