@@ -67,6 +67,9 @@ class TransferMixin:
     transfer_guide: dict[str, Any] | None
     transfer_guide_steps: int
 
+    #: saved counters a resumed run restores (``sim2real.training.resume.restore_into``)
+    RESTORED_ATTRIBUTES = ("transfer_guide_steps",)
+
     # ------------------------------------------------------------------ setup / configuration
     def _setup_model(self) -> None:
         super()._setup_model()  # type: ignore[misc]
