@@ -191,7 +191,10 @@ def check_arms(config: BenchmarkConfig, source_run: Path) -> None:
             if exp.normalize:
                 venv = wrap_normalize(venv, training=True)
             template = build_model(exp, venv, "cpu")
-            transfer(str(source_run), venv, config.arm_spec(arm), template=template, seed=exp.seed)
+            transfer(
+                str(source_run), venv, config.arm_spec(arm), template=template, seed=exp.seed,
+                collect_source=False,  # a check: the runs collect their own source replay
+            )  # fmt: skip
         finally:
             venv.close()
 
