@@ -152,9 +152,15 @@ def build_report(
 ) -> BenchmarkReport:
     """Metrics of every arm vs ``baseline`` plus the curves and ``extra`` (config, versions...)."""
     arms = arm_curves(curves, source_steps)
+    zero_shot = ((extra or {}).get("zero_shot") or {}).get("mean")
     return BenchmarkReport(
         baseline=baseline,
-        metrics=compare_arms(arms, baseline=baseline, options=options),
+        metrics=compare_arms(
+            arms,
+            baseline=baseline,
+            options=options,
+            zero_shot=None if zero_shot is None else float(zero_shot),
+        ),
         curves={name: _band(arm, options) for name, arm in arms.items()},
         info=dict(extra or {}),
     )
@@ -230,9 +236,16 @@ def summary_lines(report: BenchmarkReport) -> list[str]:
         lines.append(
             f"{name}: speedup {format_speedup(c)}, AUC ratio {_fmt(c.auc_ratio)}, "
             f"jumpstart {_fmt(c.jumpstart)}, asymptotic gap {_fmt(c.asymptotic_gap)}, "
-            f"speedup incl. source {_fmt(c.speedup_with_source)} ({m.options.aggregate}, CI){neg}"
+            f"speedup incl. source {_fmt(c.speedup_with_source)}{_dip_text(m, name)} "
+            f"({m.options.aggregate}, CI){neg}"
         )
     return lines
+
+
+def _dip_text(m: TransferMetrics, arm: str) -> str:
+    """``, dip <mean [lo, hi]>`` of an arm (the mean over seeds), or nothing without zero-shot."""
+    dip = m.arms[arm].dip
+    return "" if dip is None else f", dip {_fmt(dip.mean)}"
 
 
 def _setup_lines(report: BenchmarkReport) -> list[str]:
@@ -271,17 +284,19 @@ def _arm_rows(report: BenchmarkReport) -> list[str]:
     agg = report.metrics.options.aggregate
     lines = [
         "| arm | initial | final | AUC (normalized) | time to threshold (steps) | censored "
-        "| source steps |",
-        "|---|---|---|---|---|---|---|",
+        "| source steps | fine-tuning dip (mean) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, a in report.metrics.arms.items():
         n = len(a.censored)
         ttt = _fmt(a.time_to_threshold.estimate(agg))
         if a.n_censored == n:
             ttt = f">= {ttt} (none reached it)"
+        dip = "n/a" if a.dip is None else _fmt(a.dip.mean)
         lines.append(
             f"| {name} | {_fmt(a.initial.estimate(agg))} | {_fmt(a.final.estimate(agg))} "
-            f"| {_fmt(a.auc.estimate(agg))} | {ttt} | {a.n_censored}/{n} | {a.source_steps:.0f} |"
+            f"| {_fmt(a.auc.estimate(agg))} | {ttt} | {a.n_censored}/{n} | {a.source_steps:.0f} "
+            f"| {dip} |"
         )
     return lines
 
@@ -318,6 +333,9 @@ def render_markdown(report: BenchmarkReport, figure: str | None = FIGURE_NAME) -
         "Speedup = scratch time to threshold / transfer time to threshold (linear interpolation "
         "between evaluations; runs that never reach it are censored at the budget, making the "
         "ratio a bound). *incl. source* adds the source pretraining samples to the transfer arm.",
+        "Fine-tuning dip = min over the evaluations in the first 25 % of the budget of (return - "
+        "the source's zero-shot return on the target), mean over seeds with its bootstrap CI: "
+        "below 0, fine-tuning first lost what the source could already do.",
     ]
     if figure:
         lines += ["", f"![learning curves]({figure})"]

@@ -196,7 +196,14 @@ def check_arms(config: BenchmarkConfig, source_run: Path) -> None:
             template = build_model(exp, venv, "cpu")
             spec = config.identify.transfer if arm == IDENTIFY and config.identify else None
             spec = config.arm_spec(arm) if spec is None else spec
-            transfer(str(source_run), venv, spec, template=template, seed=exp.seed)
+            transfer(
+                str(source_run),
+                venv,
+                spec,
+                template=template,
+                seed=exp.seed,
+                collect_source=False,  # a check: the runs collect their own source replay
+            )
         finally:
             venv.close()
 

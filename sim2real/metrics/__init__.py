@@ -13,6 +13,7 @@ from sim2real.metrics.curves import (
     as_curve,
     asymptotic_performance,
     delayed_area,
+    fine_tuning_dip,
     initial_performance,
     time_to_threshold,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "compare_arms",
     "curve_band",
     "delayed_area",
+    "fine_tuning_dip",
     "initial_performance",
     "iqm",
     "resolve_threshold",

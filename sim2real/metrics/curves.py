@@ -17,6 +17,7 @@ __all__ = [
     "as_curve",
     "asymptotic_performance",
     "delayed_area",
+    "fine_tuning_dip",
     "initial_performance",
     "time_to_threshold",
 ]
@@ -134,3 +135,30 @@ def delayed_area(
     if end > delay:
         area += area_under_curve(s, v, horizon=(s[0], s[0] + end - delay), normalize=False)
     return area / end
+
+
+DIP_FRACTION = 0.25
+"""Share of the budget over which the fine-tuning dip is measured."""
+
+
+def fine_tuning_dip(
+    steps: ArrayLike,
+    values: ArrayLike,
+    reference: float,
+    *,
+    end: float | None = None,
+    fraction: float = DIP_FRACTION,
+) -> float:
+    """The fine-tuning dip: ``min (return - reference)`` over the evaluations in the first
+    ``fraction`` of the budget (from the first step to ``end``, default the last step).
+
+    With ``reference`` the source's zero-shot return on the target, a negative dip is how far
+    fine-tuning first falls below what the source already did; 0 or more: no dip. The first
+    evaluation (step 0) counts, so a run that only improves has dip ``values[0] - reference``.
+    """
+    s, v = as_curve(steps, values)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    stop = s[0] + fraction * ((s[-1] if end is None else float(end)) - s[0])
+    window = v[s <= stop + 1e-9]
+    return float(np.min(window) - reference)

@@ -22,6 +22,7 @@ from sim2real.metrics.curves import (
     area_under_curve,
     asymptotic_performance,
     delayed_area,
+    fine_tuning_dip,
     initial_performance,
     time_to_threshold,
 )
@@ -144,7 +145,12 @@ def resolve_threshold(scratch: ArmCurves, opts: MetricOptions) -> float:
 
 
 def _per_seed(
-    arm: ArmCurves, end: float, threshold: float, fill: float, opts: MetricOptions
+    arm: ArmCurves,
+    end: float,
+    threshold: float,
+    fill: float,
+    opts: MetricOptions,
+    zero_shot: float | None = None,
 ) -> dict[str, NDArray[np.float64]]:
     """Per-seed metrics of one arm (arrays of length n_seeds)."""
     crossings = [time_to_threshold(arm.steps, row, threshold) for row in arm.values]
@@ -160,7 +166,13 @@ def _per_seed(
         for row in arm.values
     ]
     time = np.array([c.step for c in crossings])
+    dip = (
+        {"dip": np.array([fine_tuning_dip(arm.steps, r, zero_shot, end=end) for r in arm.values])}
+        if zero_shot is not None
+        else {}
+    )
     return {
+        **dip,
         "initial": np.array([initial_performance(r) for r in arm.values]),
         "final": np.array([asymptotic_performance(r, opts.last_k) for r in arm.values]),
         "auc": np.array(auc),
@@ -241,6 +253,9 @@ class ArmStats:
     time_to_threshold: SeedStats
     time_to_threshold_with_source: SeedStats
     censored: tuple[bool, ...]
+    dip: SeedStats | None = None
+    """Fine-tuning dip (min over the first 25 % of the budget of return - zero-shot return);
+    ``None`` when the zero-shot return is unknown."""
 
 
 @dataclass(frozen=True)
@@ -331,6 +346,7 @@ def compare_arms(
     *,
     baseline: str = "scratch",
     options: MetricOptions | None = None,
+    zero_shot: float | None = None,
 ) -> TransferMetrics:
     """All transfer metrics of every arm against ``baseline``.
 
@@ -342,7 +358,9 @@ def compare_arms(
         ``speedup_bound`` saying whether censoring makes it a lower or upper bound, or
         ``infinite`` when the arm starts above the threshold), their ``*_with_source``
         versions, and ``negative_transfer`` (CI of the final or AUC difference entirely
-        below 0). ``to_dict()`` gives the JSON form.
+        below 0). With ``zero_shot`` (the source's return on the target) every arm also has its
+        fine-tuning ``dip`` (:func:`~sim2real.metrics.curves.fine_tuning_dip`). ``to_dict()``
+        gives the JSON form.
     """
     opts = options or MetricOptions()
     if baseline not in arms:
@@ -351,7 +369,9 @@ def compare_arms(
     end = float(min(a.steps[-1] for a in arms.values()))
     threshold = resolve_threshold(scratch, opts)
     fill = float(aggregate(scratch.values[:, 0], "mean"))
-    per_seed = {name: _per_seed(a, end, threshold, fill, opts) for name, a in arms.items()}
+    per_seed = {
+        name: _per_seed(a, end, threshold, fill, opts, zero_shot) for name, a in arms.items()
+    }
     boot: BootArgs = {"n_boot": opts.n_boot, "confidence": opts.confidence, "seed": opts.seed}
     return TransferMetrics(
         threshold=threshold,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from rich.console import Console
@@ -36,6 +36,7 @@ from sim2real.training.run_dir import RunDir
 
 __all__ = [
     "Checkpointer",
+    "EvaluationListener",
     "MultiDomainEvalCallback",
     "PeriodicCheckpointCallback",
     "RichProgressCallback",
@@ -45,6 +46,18 @@ __all__ = [
 ]
 
 EXCLUDE_TEXT = ("stdout", "log", "json", "csv")
+
+
+@runtime_checkable
+class EvaluationListener(Protocol):
+    """A callback that reacts to each evaluation (a schedule that follows the return).
+
+    The trainer hands every such callback to :class:`MultiDomainEvalCallback`, which calls
+    ``on_evaluation(step, means)`` (``means``: mean return per domain key) after each
+    evaluation and, when a run resumes, once per evaluation already done, in order.
+    """
+
+    def on_evaluation(self, step: int, means: Mapping[str, float]) -> None: ...
 
 
 class Checkpointer:
@@ -129,14 +142,24 @@ class MultiDomainEvalCallback(BaseCallback):
         self.eval_seconds = 0.0
         self._clock0 = time.perf_counter()
         self._next = freq
+        self.listeners: list[EvaluationListener] = []
 
     def _on_training_start(self) -> None:
         times = self.history.get(TRAIN_DOMAIN, {}).get("wall_time_s", [])
         self._clock0 = time.perf_counter() - (times[-1] if times else 0.0)
         if self.freq:
             self._next = (self.num_timesteps // self.freq + 1) * self.freq
+        self._replay_to_listeners()
         if self.at_start and not self.history and self.num_timesteps == 0:
             self.evaluate()
+
+    def _replay_to_listeners(self) -> None:
+        """A resumed run: the listeners see the evaluations done before the checkpoint."""
+        done = self.history.get(TRAIN_DOMAIN, {}).get("timesteps", [])
+        for i, step in enumerate(done):
+            means = {k: v["mean"][i] for k, v in self.history.items() if len(v["mean"]) > i}
+            for listener in self.listeners:
+                listener.on_evaluation(int(step), means)
 
     def _on_step(self) -> bool:
         if self.freq and self.num_timesteps >= self._next:
@@ -178,6 +201,8 @@ class MultiDomainEvalCallback(BaseCallback):
             res = evaluate_env(agent, env, env_name, domain, episodes=self.episodes, seed=self.seed)
             self._record(key, step, round(t0 - self._clock0, 3), res.returns, res.lengths)
         self.run.write_evaluations(self.history)
+        for listener in self.listeners:
+            listener.on_evaluation(step, dict(self.latest))
         if self.latest.get(TRAIN_DOMAIN, -np.inf) > self.best_mean:
             self.best_mean = self.latest[TRAIN_DOMAIN]
             self.run.save_model(self.model, best=True)  # with the statistics it was evaluated with

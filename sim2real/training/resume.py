@@ -81,11 +81,12 @@ def restore_into(model: BaseAlgorithm, path: Path, device: str) -> None:
 
     ``set_parameters`` loads only the state dicts (networks and optimizers); like
     ``BaseAlgorithm.load``, this also restores the saved torch variables (SAC's
-    ``log_ent_coef``) and the update/episode counters, so a resumed run continues exactly.
+    ``log_ent_coef``), the update/episode counters and the saved attributes the model names in
+    ``RESTORED_ATTRIBUTES`` (e.g. transfer's guide-step count), so a resumed run continues exactly.
     """
     model.set_parameters(str(path), exact_match=True, device=device)
     data, _, variables = load_from_zip_file(path, device=device)
-    for name in RESTORED_COUNTERS:
+    for name in (*RESTORED_COUNTERS, *getattr(model, "RESTORED_ATTRIBUTES", ())):
         if data is not None and name in data:
             setattr(model, name, data[name])
     for name, tensor in (variables or {}).items():

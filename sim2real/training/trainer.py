@@ -37,6 +37,7 @@ from sim2real.evaluation.targets import make_target_env
 from sim2real.randomization import ADRCallback
 from sim2real.training.callbacks import (
     Checkpointer,
+    EvaluationListener,
     MultiDomainEvalCallback,
     PeriodicCheckpointCallback,
     RichProgressCallback,
@@ -184,12 +185,14 @@ def _wired(
         at_start=config.eval.at_start,
         history=start.history(run),
     )
+    extra = list(builder.callbacks(run))
+    evals.listeners.extend(cb for cb in extra if isinstance(cb, EvaluationListener))
     callbacks: list[BaseCallback] = [
         evals,
         PeriodicCheckpointCallback(checkpointer, config.checkpoint_freq),
         TensorBoardExtrasCallback(config.flat(), METRIC_KEYS),
         *randomization_callbacks(config.domain, adr_cb),
-        *builder.callbacks(run),
+        *extra,
     ]
     progress = None
     if not quiet:

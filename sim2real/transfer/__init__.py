@@ -21,32 +21,55 @@ from sim2real.transfer.callbacks import (
     GradualUnfreezeCallback,
     StopOnEvalFile,
     StopOnTargetPlateau,
+    StrategySchedule,
     TransferLogCallback,
     transfer_callbacks,
 )
 from sim2real.transfer.config import TransferConfig, load_transfer_config
 from sim2real.transfer.inspect import describe_model
+from sim2real.transfer.off_policy import TransferReplayBuffer
 from sim2real.transfer.parts import Part, named_parts, parts_table, select_parts
+from sim2real.transfer.ppo import GuidedRolloutBuffer
 from sim2real.transfer.run import run_transfer
-from sim2real.transfer.spec import EarlyStoppingSpec, OffPolicySpec, TransferSpec, UnfreezeStage
+from sim2real.transfer.spec import (
+    AnchorSpec,
+    CriticWarmupSpec,
+    EarlyStoppingSpec,
+    ExplorationSpec,
+    GuideSpec,
+    OffPolicySpec,
+    SourceReplaySpec,
+    TransferSpec,
+    UnfreezeStage,
+)
 from sim2real.transfer.surgery import TransferLog, apply_transfer
+from sim2real.transfer.teacher import Teacher
 
 __all__ = [
     "TRANSFER_CLASSES",
+    "AnchorSpec",
+    "CriticWarmupSpec",
     "EarlyStopper",
     "EarlyStoppingSpec",
+    "ExplorationSpec",
     "GradualUnfreezeCallback",
+    "GuideSpec",
+    "GuidedRolloutBuffer",
     "ObsAdapterExtractor",
     "OffPolicySpec",
     "Part",
+    "SourceReplaySpec",
     "SpaceMaps",
     "StopOnEvalFile",
     "StopOnTargetPlateau",
+    "StrategySchedule",
+    "Teacher",
     "TransferConfig",
     "TransferLog",
     "TransferLogCallback",
     "TransferMixin",
     "TransferPPO",
+    "TransferReplayBuffer",
     "TransferSAC",
     "TransferSpec",
     "TransferTD3",

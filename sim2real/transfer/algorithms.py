@@ -12,6 +12,13 @@
 
 Off-policy models additionally override ``_sample_action`` so that warm-up steps can be collected
 by the transferred policy instead of uniform random actions.
+
+The fine-tuning strategies that need the frozen source (anchor, guide) keep it in
+``_transfer_teacher`` (never saved in ``model.zip``: the run rebuilds it from its source, or
+from the run's ``source/`` snapshot, on resume); their schedules are plain saved attributes
+(``transfer_critic_warmup``, ``transfer_anchor``, ``transfer_guide``) plus the state that
+:meth:`TransferMixin.on_evaluation` derives from the evaluations (replayed on resume). PPO's
+update is in :mod:`sim2real.transfer.ppo`, the SAC/TD3 seams in :mod:`sim2real.transfer.off_policy`.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from stable_baselines3 import PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from sim2real.errors import ConfigError
+from sim2real.transfer.off_policy import AnchorHook
 from sim2real.transfer.optim import (
     L2SPHook,
     apply_lr_multipliers,
@@ -32,6 +40,8 @@ from sim2real.transfer.optim import (
     part_of_param,
 )
 from sim2real.transfer.parts import Part, named_parts
+from sim2real.transfer.ppo import FinetunePPOMixin
+from sim2real.transfer.teacher import Teacher, anchor_weight, guide_horizon, shrink_horizon
 
 __all__ = [
     "TRANSFER_CLASSES",
@@ -52,6 +62,13 @@ class TransferMixin:
     transfer_l2sp_w0: dict[str, np.ndarray]
     transfer_warmup_policy: str
     transfer_info: dict[str, Any]
+    transfer_critic_warmup: int
+    transfer_anchor: dict[str, Any] | None
+    transfer_guide: dict[str, Any] | None
+    transfer_guide_steps: int
+
+    #: saved counters a resumed run restores (``sim2real.training.resume.restore_into``)
+    RESTORED_ATTRIBUTES = ("transfer_guide_steps",)
 
     # ------------------------------------------------------------------ setup / configuration
     def _setup_model(self) -> None:
@@ -63,10 +80,15 @@ class TransferMixin:
             ("transfer_l2sp_w0", {}),
             ("transfer_warmup_policy", "random"),
             ("transfer_info", {}),
+            ("transfer_critic_warmup", 0),
+            ("transfer_anchor", None),
+            ("transfer_guide", None),
+            ("transfer_guide_steps", 0),
         ):
             if not hasattr(self, name):
                 setattr(self, name, default)
         self._apply_transfer_state()
+        self._register_anchor_hook()
 
     def configure_transfer(
         self,
@@ -143,7 +165,122 @@ class TransferMixin:
 
     def _excluded_save_params(self) -> list[str]:
         base: list[str] = super()._excluded_save_params()  # type: ignore[misc]
-        return [*base, "_transfer_hooks", "_transfer_anchors", "_frozen_count"]
+        return [*base, "_transfer_hooks", "_transfer_anchors", "_frozen_count",
+                "_transfer_teacher", "_anchor_hook", "_anchor_handle", "_guide_t", "_guide_last"]  # fmt: skip
+
+    # ------------------------------------------------------------------ fine-tuning strategies
+    def configure_finetune(
+        self,
+        *,
+        critic_warmup: int = 0,
+        anchor: dict[str, Any] | None = None,
+        guide: dict[str, Any] | None = None,
+        teacher: Teacher | None = None,
+    ) -> None:
+        """Set the critic warm-up steps, the anchor and guide specs and the frozen source."""
+        self.transfer_critic_warmup = int(critic_warmup)
+        self.transfer_anchor = dict(anchor) if anchor else None
+        self.transfer_guide = dict(guide) if guide else None
+        self._transfer_teacher = teacher
+        self._transfer_score: float | None = None
+        self._transfer_teacher_score: float | None = (
+            None if not anchor else anchor.get("teacher_score")
+        )
+        self._guide_horizon = int(guide["horizon"]) if guide else 0
+        self._register_anchor_hook()
+
+    def _register_anchor_hook(self) -> None:
+        handle = getattr(self, "_anchor_handle", None)
+        if handle is not None:
+            handle.remove()
+        self._anchor_handle: Any = None
+        self._anchor_hook: AnchorHook | None = None
+        policy = self.policy  # type: ignore[attr-defined]
+        if self.transfer_anchor and hasattr(policy, "actor") and hasattr(policy.actor, "optimizer"):
+            self._anchor_hook = AnchorHook(self)
+            self._anchor_handle = policy.actor.optimizer.register_step_pre_hook(self._anchor_hook)
+
+    def critic_warming_up(self) -> bool:
+        """PPO: whether this update belongs to the critic warm-up (its rollout started before
+        ``transfer_critic_warmup`` steps)."""
+        if not self.transfer_critic_warmup:
+            return False
+        rollout = int(getattr(self, "n_steps", 0)) * int(self.n_envs)  # type: ignore[attr-defined]
+        return int(self.num_timesteps) - rollout < self.transfer_critic_warmup  # type: ignore[attr-defined]
+
+    def anchor_weight_now(self) -> float:
+        """The anchor weight lambda_t now (0 without an anchor)."""
+        if not self.transfer_anchor:
+            return 0.0
+        score, teacher = (
+            getattr(self, "_transfer_score", None),
+            getattr(self, "_transfer_teacher_score", None),
+        )
+        return anchor_weight(self.transfer_anchor, int(self.num_timesteps), score, teacher)  # type: ignore[attr-defined]
+
+    def guide_horizon_now(self) -> int:
+        """Guide steps per episode now (0 without a guide)."""
+        if not self.transfer_guide or getattr(self, "_transfer_teacher", None) is None:
+            return 0
+        current = getattr(self, "_guide_horizon", int(self.transfer_guide["horizon"]))
+        return guide_horizon(self.transfer_guide, int(self.num_timesteps), current)  # type: ignore[attr-defined]
+
+    def guide_active(self) -> bool:
+        """Whether the source still guides the first steps of episodes."""
+        return self.guide_horizon_now() > 0
+
+    def guided_envs(self) -> np.ndarray:
+        """Which envs the guide acts in at this step (their episode step < the horizon)."""
+        n = int(self.n_envs)  # type: ignore[attr-defined]
+        t = getattr(self, "_guide_t", None)
+        if t is None or len(t) != n:
+            t = self._guide_t = np.zeros(n, dtype=np.int64)
+        self._guide_last = t < self.guide_horizon_now()
+        return self._guide_last
+
+    def _update_info_buffer(
+        self, infos: list[dict[str, Any]], dones: np.ndarray | None = None
+    ) -> None:
+        super()._update_info_buffer(infos, dones)  # type: ignore[misc]
+        if not self.transfer_guide or dones is None:
+            return
+        last = getattr(self, "_guide_last", None)
+        if last is not None:
+            self.transfer_guide_steps += int(np.sum(last))
+        t = getattr(self, "_guide_t", None)
+        if t is not None and len(t) == len(dones):
+            t += 1
+            t[np.asarray(dones, dtype=bool)] = 0
+        self._guide_last = np.zeros(len(dones), dtype=bool)
+
+    def on_evaluation(self, step: int, score: float) -> None:
+        """React to a target evaluation (mean return ``score`` at ``step``): the performance
+        anchor's score and, first, the teacher's score; the guide's threshold schedule."""
+        if self.transfer_anchor and self.transfer_anchor.get("schedule") == "performance":
+            if getattr(self, "_transfer_teacher_score", None) is None:
+                self._transfer_teacher_score = float(score)
+            self._transfer_score = float(score)
+        if self.transfer_guide and self.transfer_guide.get("schedule") == "threshold":
+            current = getattr(self, "_guide_horizon", int(self.transfer_guide["horizon"]))
+            self._guide_horizon = shrink_horizon(self.transfer_guide, current, float(score))
+
+    def _record_finetune(self, logger: Any) -> None:
+        if self.transfer_anchor and self._anchor_hook is not None:
+            logger.record("transfer/anchor_weight", self.anchor_weight_now())
+            mean = self._anchor_hook.pop_mean()
+            if mean is not None:
+                teacher = getattr(self, "_transfer_teacher", None)
+                td3 = teacher is not None and teacher.kind == "td3"
+                logger.record(
+                    "transfer/action_distance_to_source" if td3 else "transfer/kl_to_source", mean
+                )
+        if self.transfer_guide:
+            logger.record("transfer/guide_steps", self.transfer_guide_steps)
+            logger.record("transfer/guide_horizon", self.guide_horizon_now())
+        buffer = getattr(self, "replay_buffer", None)
+        sampled = getattr(buffer, "sampled", None)
+        if sampled and sum(sampled) and getattr(buffer, "source", None) is not None:
+            logger.record("transfer/source_replay_fraction", sampled[0] / sum(sampled))
 
     # ------------------------------------------------------------------ strategy at run time
     def set_frozen(self, names: list[str], frozen: bool) -> list[str]:
@@ -193,6 +330,7 @@ class TransferMixin:
         logger.record("transfer/frozen_params", self._frozen_numel())
         if self.transfer_l2sp_alpha:
             logger.record("transfer/l2sp", self.l2sp_penalty())
+        self._record_finetune(logger)
 
 
 class _OffPolicyWarmupMixin:
@@ -203,10 +341,18 @@ class _OffPolicyWarmupMixin:
     ) -> tuple[np.ndarray, np.ndarray]:
         if getattr(self, "transfer_warmup_policy", "random") == "pretrained":
             learning_starts = 0  # act with the policy (plus its noise) from the first step
-        return super()._sample_action(learning_starts, action_noise, n_envs)  # type: ignore[misc]
+        action, buffer_action = super()._sample_action(learning_starts, action_noise, n_envs)  # type: ignore[misc]
+        model: Any = self
+        if model.guide_active():
+            guided = model.guided_envs()
+            if guided.any():
+                chosen = model._transfer_teacher.act(model._last_obs)
+                action[guided] = chosen[guided]
+                buffer_action[guided] = model.policy.scale_action(chosen)[guided]
+        return action, buffer_action
 
 
-class TransferPPO(TransferMixin, PPO):
+class TransferPPO(FinetunePPOMixin, TransferMixin, PPO):
     """PPO carrying a transfer strategy."""
 
 

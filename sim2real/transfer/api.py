@@ -19,6 +19,7 @@ from sim2real.transfer.adapters import (
     env_entry_names,
 )
 from sim2real.transfer.algorithms import TransferMixin, transfer_class_for
+from sim2real.transfer.finetune import apply_finetune, check_options, surgery_spec
 from sim2real.transfer.normalization import carry_normalization, find_vec_normalize
 from sim2real.transfer.spec import TransferSpec
 from sim2real.transfer.surgery import TransferLog, apply_transfer
@@ -113,6 +114,7 @@ def transfer(
     names: dict[str, list[str] | None] | None = None,
     seed: int | None = None,
     normalize: bool = True,
+    collect_source: bool = True,
 ) -> BaseAlgorithm:
     """A new PPO/SAC/TD3 agent on ``target_env`` built from named parts of ``source``.
 
@@ -129,6 +131,8 @@ def transfer(
         seed: seed of the new agent (fresh parts' init and exploration).
         normalize: apply the normalization carry-over (off when resuming a run whose target
             statistics were restored from a checkpoint).
+        collect_source: collect the ``source_replay`` transitions (off when resuming: the
+            checkpoint's replay buffer holds them).
 
     Returns:
         The new agent (a :class:`~sim2real.transfer.algorithms.TransferMixin` subclass of the
@@ -156,7 +160,11 @@ def transfer(
     for module in model.policy.modules():
         if isinstance(module, ObsAdapterExtractor):
             module.reset_to_map()
-    log: TransferLog = apply_transfer(src.model, model, spec, maps)
+    log: TransferLog = apply_transfer(src.model, model, surgery_spec(spec), maps)
+    check_options(spec, model, maps, log)
+    finetune = apply_finetune(
+        src, model, spec, log, seed=0 if seed is None else seed, collect=collect_source
+    )
     note = _normalization(src, target_env, spec, maps, normalize)
     if note is not None:
         log.notes.append(note)
@@ -169,6 +177,7 @@ def transfer(
         "source_env": src.env,
         "spec": spec.model_dump(mode="json", by_alias=True),
         "log": log.to_dict(),
+        **({"finetune": finetune} if finetune else {}),
     }
     return model
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from sim2real.errors import Sim2RealError
+from sim2real.errors import CheckpointError, Sim2RealError
+from sim2real.evaluation.episodes import TRAIN_DOMAIN
 from sim2real.training.run_dir import RunDir, atomic_write_json
 from sim2real.transfer.algorithms import TransferMixin
 from sim2real.transfer.surgery import TransferLog
@@ -24,6 +26,7 @@ __all__ = [
     "GradualUnfreezeCallback",
     "StopOnEvalFile",
     "StopOnTargetPlateau",
+    "StrategySchedule",
     "TransferLogCallback",
     "transfer_callbacks",
 ]
@@ -158,6 +161,34 @@ class GradualUnfreezeCallback(BaseCallback):
         return True
 
 
+class StrategySchedule(BaseCallback):
+    """Hangs off the run's evaluation callback (an ``EvaluationListener``): each evaluation on
+    the domain trained on goes to the model's schedules (performance anchor, guide threshold).
+
+    At training start it also checks that a resumed source-replay run got its source
+    transitions back from the checkpoint.
+    """
+
+    def on_evaluation(self, step: int, means: Mapping[str, float]) -> None:
+        """Feed the mean return on the training (target) domain to the model."""
+        model = self.model
+        if isinstance(model, TransferMixin) and TRAIN_DOMAIN in means:
+            model.on_evaluation(step, float(means[TRAIN_DOMAIN]))
+
+    def _on_training_start(self) -> None:
+        info = getattr(self.model, "transfer_info", {})
+        wants = (info.get("spec") or {}).get("source_replay") is not None
+        buffer = getattr(self.model, "replay_buffer", None)
+        if wants and getattr(buffer, "source", None) is None:
+            raise CheckpointError(
+                "transfer.source_replay: the source transitions are missing (the checkpoint has "
+                "no replay buffer); start a new run"
+            )
+
+    def _on_step(self) -> bool:
+        return True
+
+
 class EarlyStopper:
     """Patience / threshold logic on a sequence of evaluation means."""
 
@@ -252,4 +283,4 @@ def transfer_callbacks(
     """
     log = TransferLogCallback(path, run=run)
     # unfreezing first, so that the log sees the restored state when a run resumes
-    return [GradualUnfreezeCallback(None, log), log]
+    return [GradualUnfreezeCallback(None, log), log, StrategySchedule()]

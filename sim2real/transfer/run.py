@@ -128,6 +128,18 @@ def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -
 
 
 def _check_early_stopping(spec: TransferSpec, exp: ExperimentConfig) -> None:
+    follows_eval = [
+        name
+        for name, on in (
+            ("anchor", spec.anchor is not None and spec.anchor.schedule == "performance"),
+            ("guide", spec.guide is not None and spec.guide.schedule == "threshold"),
+        )
+        if on
+    ]
+    if follows_eval and not exp.eval.freq:
+        raise ConfigError(
+            f"transfer.{follows_eval[0]}.schedule follows the target evaluations: set eval.freq > 0"
+        )
     if spec.early_stopping is not None and not exp.eval.freq:
         raise ConfigError("transfer.early_stopping needs target evaluations: set eval.freq > 0")
     es_domain = spec.early_stopping.domain if spec.early_stopping else None
@@ -150,6 +162,7 @@ def _model_factory(src: LoadedPolicy, config: TransferConfig) -> ModelFactory:
             template=template,
             seed=prepared.config.seed,
             normalize=not prepared.resuming,  # a resumed run's statistics come from its checkpoint
+            collect_source=not prepared.resuming,  # ... and its source replay buffer
         )
         model.transfer_info = {**model.transfer_info, "config": block}
         return model
