@@ -111,6 +111,13 @@ ENVS: dict[str, EnvEntry] = {
 #: MuJoCo twins (``sim2real.envs.mujoco``, needs the ``mujoco`` package): robot -> class, model.
 _MJ = "sim2real.envs.mujoco"
 _MUJOCO_TWINS = {
+    "cartpole": ("cartpole:CartPoleBalanceMujocoEnv", "CartPole", "inverted_pendulum.xml"),
+    "cartpole_swingup": (
+        "cartpole:CartPoleSwingUpMujocoEnv",
+        "CartPoleSwingUp",
+        "inverted_pendulum.xml, hinge limit removed",
+    ),
+    "reacher": ("reacher:ReacherMujocoEnv", "Reacher", "reacher.xml"),
     "hopper": ("locomotion:HopperMujocoEnv", "Hopper", "hopper.xml"),
     "halfcheetah": ("locomotion:HalfCheetahMujocoEnv", "HalfCheetah", "half_cheetah.xml"),
     "ant": ("locomotion:AntMujocoEnv", "Ant", "ant.xml"),
