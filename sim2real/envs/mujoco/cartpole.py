@@ -38,6 +38,8 @@ class CartPoleBalanceMujocoEnv(CartPoleTask, MujocoRobotEnv):
     def _load(self) -> MujocoBodyDynamics:
         m = self.model
         ids, self._qadr, self._dadr = self._joint_addresses(["slider", "hinge"])
+        if self._qadr != [0, 1] or self._dadr != [0, 1] or m.nq != 2:
+            raise RuntimeError(f"{self.model_file}: expected the joints slider, hinge only")
         if self.swing_up:
             m.jnt_limited[ids[1]] = 0
         self._bind_actuators(["slider"], [self.max_force])
@@ -45,8 +47,10 @@ class CartPoleBalanceMujocoEnv(CartPoleTask, MujocoRobotEnv):
         return MujocoBodyDynamics(m, self.data, bodies, names, ids, ["slider", "hinge"])
 
     def _cart_pole(self) -> tuple[float, float, float, float]:
-        (x, theta), (vx, theta_dot) = self.data.qpos[self._qadr], self.data.qvel[self._dadr]
-        return float(x), float(vx), float(theta), float(theta_dot)
+        # the model's only joints are slider then hinge (checked in _load): no fancy indexing
+        x, theta = self.data.qpos.tolist()
+        vx, theta_dot = self.data.qvel.tolist()
+        return x, vx, theta, theta_dot
 
     def _set_cart_pole(self, x: float, vx: float, theta: float, theta_dot: float) -> None:
         m, d = self.model, self.data
