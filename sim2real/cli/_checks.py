@@ -130,3 +130,22 @@ def check_benchmark_out(path: Path | None, run_key: str) -> None:
             f"--out {path}: holds a benchmark with a different config (run key {old} != "
             f"{run_key}); use another --out or delete that folder"
         )
+
+
+def check_suite_out(path: Path | None, suite: str, quick: bool) -> None:
+    """``--out`` of a suite: new, empty, or the folder of the same suite (to resume)."""
+    if path is None:
+        return
+    check_writable_dir("--out", path)
+    if not path.is_dir() or not any(path.iterdir()):
+        return
+    try:
+        old = json.loads((path / "suite.json").read_text())
+        same = old.get("suite") == suite and old.get("quick") == quick
+    except (OSError, ValueError, AttributeError):
+        same = False
+    if not same:
+        raise Sim2RealError(
+            f"--out {path}: the folder is not empty and holds no run of suite {suite!r}"
+            f"{' (--quick)' if quick else ''}; give a new or empty folder, or that suite's folder"
+        )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sim2real.cli._checks import check_benchmark_out
+from sim2real.cli._checks import check_benchmark_out, check_suite_out
 from sim2real.cli._output import console, err_console, print_json
 from sim2real.errors import ConfigError
 
@@ -33,12 +34,27 @@ def benchmark(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report's metrics as JSON only."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    quick: bool = typer.Option(
+        False, "--quick", help="Suite configs only: each entry's small smoke-check budgets."
+    ),
 ) -> None:
-    """Measure transfer vs training from scratch: arms x seeds, speedup and AUC with bootstrap CIs."""
+    """Measure transfer vs training from scratch: arms x seeds, speedup and AUC with bootstrap CIs.
+
+    A suite config (``sim2real benchmark suite``) runs several benchmarks into one table.
+    """
     from sim2real.benchmark import load_benchmark_config, run_benchmark
     from sim2real.benchmark.report import summary_lines
+    from sim2real.benchmark.suite import is_suite_file
 
-    cfg = load_benchmark_config(config, _overrides(set_, seeds, workers, backend))
+    overrides = _overrides(set_, seeds, workers, backend)
+    if is_suite_file(config):
+        _suite(config, out, overrides, quick=quick, as_json=as_json, quiet=quiet)
+        return
+    if quick:
+        raise ConfigError(
+            f"--quick: {config} is not a suite config (try: sim2real benchmark suite)"
+        )
+    cfg = load_benchmark_config(config, overrides)
     check_benchmark_out(out, cfg.run_key())
     show = not (quiet or as_json)
     bar, progress = _progress_bar(show)
@@ -62,6 +78,38 @@ def benchmark(
     )
     console.print(f"  report: {result.files['markdown']}  figure: {result.files['figure']}")
     console.print(f"  tensorboard --logdir {result.files['tensorboard']}")
+
+
+def _suite(
+    config: str, out: Path | None, overrides: list[str], *, quick: bool, as_json: bool, quiet: bool
+) -> None:
+    """``sim2real benchmark SUITE``: every entry in turn, then the one summary table."""
+    import shlex
+    import sys
+
+    from sim2real.benchmark.suite import load_suite_config, run_suite
+
+    suite = load_suite_config(config)
+    check_suite_out(out, suite.suite, quick)
+    show = not (quiet or as_json)
+    bar, progress = _progress_bar(show)
+
+    def on_entry(name: str, i: int, n: int) -> None:
+        if show:
+            err_console.print(f"[bold]suite {suite.suite}[/]: {name} ({i + 1}/{n})")
+
+    command = shlex.join(["sim2real", *sys.argv[1:]])
+    with bar:
+        result = run_suite(
+            suite, out, quick=quick, extra=overrides, command=command,
+            on_entry=on_entry, progress=progress, quiet=not show,
+        )  # fmt: skip
+    if as_json:
+        print_json({"out": str(result.path), "rows": [asdict(r) for r in result.rows]})
+        return
+    console.print(f"suite {suite.suite}: {len(result.reports)} benchmarks, {len(result.rows)} rows")
+    console.print(f"  table: {result.files['markdown']}  figure: {result.files['figure']}")
+    console.print(f"  tensorboard --logdir {result.path}")
 
 
 def _overrides(

@@ -192,6 +192,9 @@ CHECKS: dict[str, list[str]] = {
     "pre_resume_finished_same_budget": ["pretrain", "smoke", "--resume", R],
     "pre_resume_finished": ["pretrain", "--resume", R],
     # transfer
+    "ben_quick_not_a_suite": [*BEN, "--quick"],
+    "ben_suite_out_nonempty": ["benchmark", "suite", "--out", f"{B}/nonempty", "--quiet"],
+    "ben_suite_out_file": ["benchmark", "suite", "--out", F, "--quiet"],
     "tr_missing_cfg": ["transfer", "no_such_config", "--from", R],
     "tr_from_missing": ["transfer", "transfer_finetune", "--from", f"{B}/no_such_run"],
     "tr_from_file": ["transfer", "transfer_finetune", "--from", F],
