@@ -95,6 +95,7 @@ class MujocoJointPD(PDGains):
         self._chol = np.zeros(n)
         self._q_at = _as_slice(self.qpos_index)
         self._v_at = _as_slice(self.dof_index)
+        self._all_dofs = n == model.nv and isinstance(self._v_at, slice) and self._v_at.start == 0
         super().__init__(joints, kp, kd, max_torque)
 
     def _refresh(self) -> None:
@@ -108,6 +109,9 @@ class MujocoJointPD(PDGains):
 
     def step(self, substeps: int) -> None:
         """Advance the physics by ``substeps`` substeps under the motor law."""
+        if self._all_dofs:
+            self._step_fixed(substeps)
+            return
         m, d, minv, q_at, v_at = self.model, self.data, self._minv, self._q_at, self._v_at
         dt = m.opt.timestep
         kp_dt, one_minus_kd = self.kp / dt, 1.0 - self.kd
@@ -122,6 +126,24 @@ class MujocoJointPD(PDGains):
             mujoco.mju_cholFactor(block, 0.0)
             mujoco.mju_cholSolve(chol, block, rhs)
             np.minimum(chol, limit, out=torque)
+            np.maximum(torque, -limit, out=torque)
+            d.ctrl[:] = torque
+            mujoco.mj_step2(m, d)
+
+    def _step_fixed(self, substeps: int) -> None:
+        """:meth:`step` when the joints are every dof (a fixed-base arm): ``[M^-1]_JJ = M^-1``,
+        so ``tau = M (v* - qdot) / dt - qfrc_passive + qfrc_bias``, one ``mj_mulM``."""
+        m, d, q_at, v_at = self.model, self.data, self._q_at, self._v_at
+        dt = m.opt.timestep
+        kp_dt2, kd_dt = self.kp / (dt * dt), self.kd / dt
+        limit, torque, mdv = self.torque_limit, self.torque, self._chol
+        for _ in range(substeps):
+            mujoco.mj_step1(m, d)
+            dv = kp_dt2 * (self.target - d.qpos[q_at]) - kd_dt * d.qvel[v_at]
+            mujoco.mj_mulM(m, d, mdv, dv)
+            mdv += d.qfrc_bias
+            mdv -= d.qfrc_passive
+            np.minimum(mdv, limit, out=torque)
             np.maximum(torque, -limit, out=torque)
             d.ctrl[:] = torque
             mujoco.mj_step2(m, d)

@@ -103,10 +103,10 @@ def _root_body(spec: mujoco.MjSpec) -> mujoco.MjsBody:
 
 def _set_contacts(spec: mujoco.MjSpec, build: UrdfModel) -> None:
     for geom in spec.geoms:
+        geom.friction = [build.friction, 0.0, 0.0]  # visual geoms too: a link reads as one value
         if geom.contype == 0 and geom.conaffinity == 0:
             continue  # a visual geom
         geom.contype, geom.conaffinity = _ROBOT_BITS if build.collide else (0, 0)
-        geom.friction = [build.friction, 0.0, 0.0]
         geom.priority = 1
         geom.condim = 3
 
@@ -129,7 +129,7 @@ def _add_motors(spec: mujoco.MjSpec, build: UrdfModel) -> None:
         if joint is None:
             raise ValueError(f"{build.urdf} has no joint {name!r}")
         if build.joint_damping is not None:
-            joint.damping = build.joint_damping
+            joint.damping = [build.joint_damping, 0.0, 0.0]  # linear term only
         if limit is None:
             limit = float(joint.actfrcrange[1])  # the URDF's effort
         # the limit lives in the actuator alone, so motor_strength may raise it
