@@ -30,7 +30,9 @@ substep (its steady-state error under load comes from the solver trading it off 
 contacts), which a fixed-gain PD cannot. What differs from PyBullet: its iterative solver solves
 the motor rows together with the contact and joint-limit rows (a stance leg pushes against the
 floor within the same solve), while here the contacts answer the torque afterwards; and a
-clipped torque is not re-distributed to the other joints. Measured on the standing A1
+clipped torque is not re-distributed to the other joints; external pushes
+(``xfrc_applied``) are not in ``v_free`` either, so the motors answer them from the next substep
+on. Measured on the standing A1
 (nominal pose, kp 0.1, kd 0.5): the trunk holds 0.291 m in MuJoCo against 0.310 m in PyBullet,
 the legs yielding ~2 cm more under the floor's reaction; feeding the previous substep's
 constraint forces forward (a Gauss-Seidel warm start) closes the gap at relaxation 0.7 but
