@@ -202,3 +202,19 @@ def test_a1_open_loop_trot_walks_forward_in_mujoco_too():
     assert dx > 0.2  # PyBullet: ~0.6 m/s
     assert distance == pytest.approx(dx, abs=0.05)  # the forward reward integrates to distance
     env.close()
+
+
+def test_kuka_tracks_the_twin_under_the_same_actions():
+    """No contacts, same PD law: the engines differ by inertia and integrator only, and the law
+    makes tracking independent of inertia (measured: 0.04 rad, 7 mm over 200 steps)."""
+    mj, pb = KukaReachMujocoEnv(), KukaReachEnv()
+    mj.reset(seed=0)
+    pb.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        action = rng.uniform(-1, 1, 7).astype(np.float32)
+        obs_mj, obs_pb = mj.step(action)[0], pb.step(action)[0]
+        np.testing.assert_allclose(obs_mj[:7], obs_pb[:7], atol=0.1)  # joint angles
+        np.testing.assert_allclose(obs_mj[21:24], obs_pb[21:24], atol=0.02)  # end effector
+    mj.close()
+    pb.close()
