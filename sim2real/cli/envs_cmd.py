@@ -71,8 +71,12 @@ def show_cmd(
     console.print(f"action ({info['action_size']}, in [-1, 1]): {', '.join(info['action_names'])}")
     console.print(
         f"control period {info['control_dt'] * 1000:.2f} ms, "
-        f"episode limit {info['max_episode_steps']} steps"
+        f"episode limit {info['max_episode_steps']} steps, engine {info['engine']}"
     )
+    if info["model_differences"]:
+        console.print("model differs from the PyBullet twin's:")
+        for line in info["model_differences"]:
+            console.print(escape(f"  - {line}"))
     table = Table(title="dynamics parameters")
     for col in ("parameter", "nominal", "valid range", "unit", "applies to", "description"):
         table.add_column(col)

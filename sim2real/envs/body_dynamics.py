@@ -191,6 +191,16 @@ class BodyDynamics:
         else:
             raise KeyError(name)
 
+    def push(self, link: int, force: Sequence[float]) -> None:
+        """Apply ``force`` (N, world frame) at the CoM of ``link`` during the next step."""
+        p, body = self.client, self.body_id
+        pos = (
+            p.getBasePositionAndOrientation(body)[0]
+            if link == -1
+            else p.getLinkState(body, link)[0]
+        )
+        p.applyExternalForce(body, link, list(force), pos, p.WORLD_FRAME)
+
     def read_back(self) -> dict[str, np.ndarray]:
         """Values as the physics reports them now (for tests and ``info``)."""
         dyn = [self.client.getDynamicsInfo(self.body_id, link) for link in self.links]

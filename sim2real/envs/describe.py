@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
-
-from sim2real.envs.registry import ENVS, register_envs, resolve_env
+from sim2real.envs.registry import ENVS, engine_available, make_env, register_envs, resolve_env
 from sim2real.envs.robot_env import RobotEnv
 
 __all__ = ["describe_env", "list_envs"]
@@ -16,7 +14,7 @@ def describe_env(name: str, with_parameters: bool = True) -> dict[str, Any]:
     """Id, spaces, observation/action layout, control period and dynamics parameters of an env."""
     register_envs()
     entry = resolve_env(name)
-    env = gym.make(entry.env_id)
+    env = make_env(entry.name)
     try:
         base = env.unwrapped
         assert isinstance(base, RobotEnv)
@@ -30,6 +28,8 @@ def describe_env(name: str, with_parameters: bool = True) -> dict[str, Any]:
             "control_dt": base.control_dt,
             "observation_names": list(base.observation_names),
             "action_names": list(base.action_names),
+            "engine": base.engine,
+            "model_differences": list(getattr(base, "model_differences", ())),
         }
         if with_parameters:
             out["parameters"] = [s.to_dict() for s in base.dynamics_specs().values()]
@@ -39,5 +39,9 @@ def describe_env(name: str, with_parameters: bool = True) -> dict[str, Any]:
 
 
 def list_envs() -> list[dict[str, Any]]:
-    """Short description of every registered env."""
-    return [describe_env(name, with_parameters=False) for name in ENVS]
+    """Short description of every registered env whose engine is installed."""
+    return [
+        describe_env(name, with_parameters=False)
+        for name, entry in ENVS.items()
+        if engine_available(entry)
+    ]

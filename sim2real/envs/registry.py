@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,7 +10,7 @@ import gymnasium as gym
 
 from sim2real.errors import UnknownEnvError
 
-__all__ = ["ENVS", "EnvEntry", "make_env", "register_envs", "resolve_env"]
+__all__ = ["ENVS", "EnvEntry", "engine_available", "make_env", "register_envs", "resolve_env"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class EnvEntry:
         entry_point: ``module:Class``.
         max_episode_steps: time limit applied by ``gymnasium.make``.
         description: one line for ``sim2real envs list``.
+        domains: the ``envs/<domains>.yaml`` file of its domains: its own name, or for a twin in
+            another engine (``hopper@mujoco``) the name of the robot it mirrors (``hopper``).
     """
 
     name: str
@@ -30,6 +33,16 @@ class EnvEntry:
     max_episode_steps: int
     description: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    domains: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.domains:
+            object.__setattr__(self, "domains", self.name.partition("@")[0])
+
+    @property
+    def engine(self) -> str:
+        """``pybullet``, or the engine after ``@`` in the name (``hopper@mujoco``)."""
+        return self.name.partition("@")[2] or "pybullet"
 
 
 _M = "sim2real.envs"
@@ -95,6 +108,30 @@ ENVS: dict[str, EnvEntry] = {
     ]
 }
 
+#: MuJoCo twins (``sim2real.envs.mujoco``, needs the ``mujoco`` package): robot -> class, model.
+_MJ = "sim2real.envs.mujoco"
+_MUJOCO_TWINS = {
+    "cartpole": ("cartpole:CartPoleBalanceMujocoEnv", "CartPole", "inverted_pendulum.xml"),
+    "cartpole_swingup": (
+        "cartpole:CartPoleSwingUpMujocoEnv",
+        "CartPoleSwingUp",
+        "inverted_pendulum.xml, hinge limit removed",
+    ),
+    "reacher": ("reacher:ReacherMujocoEnv", "Reacher", "reacher.xml"),
+    "hopper": ("locomotion:HopperMujocoEnv", "Hopper", "hopper.xml"),
+    "halfcheetah": ("locomotion:HalfCheetahMujocoEnv", "HalfCheetah", "half_cheetah.xml"),
+    "ant": ("locomotion:AntMujocoEnv", "Ant", "ant.xml"),
+}
+for _robot, (_entry, _stem, _xml) in _MUJOCO_TWINS.items():
+    _twin = ENVS[_robot]
+    ENVS[f"{_robot}@mujoco"] = EnvEntry(
+        f"{_robot}@mujoco",
+        f"sim2real/{_stem}-mujoco-v0",
+        f"{_MJ}.{_entry}",
+        _twin.max_episode_steps,
+        f"{_robot} on Gymnasium's MuJoCo {_xml} (sim2sim target)",
+    )
+
 
 def register_envs() -> None:
     """Register every env in :data:`ENVS` with Gymnasium (idempotent)."""
@@ -127,7 +164,22 @@ def resolve_env(name: str) -> EnvEntry:
     )
 
 
+def engine_available(entry: EnvEntry) -> bool:
+    """Whether the physics engine of ``entry`` is installed (PyBullet always is)."""
+    return entry.engine == "pybullet" or importlib.util.find_spec(entry.engine) is not None
+
+
 def make_env(name: str, **kwargs: Any) -> gym.Env:
-    """``gymnasium.make`` for a short name or id, with the registered time limit."""
+    """``gymnasium.make`` for a short name or id, with the registered time limit.
+
+    Raises:
+        UnknownEnvError: unknown name, or its engine is not installed (names the extra).
+    """
     register_envs()
-    return gym.make(resolve_env(name).env_id, **kwargs)
+    entry = resolve_env(name)
+    if not engine_available(entry):
+        raise UnknownEnvError(
+            f"env {entry.name!r} needs the {entry.engine} package: "
+            f"pip install 'sim2real[{entry.engine}]'"
+        )
+    return gym.make(entry.env_id, **kwargs)

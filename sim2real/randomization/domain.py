@@ -356,9 +356,10 @@ def load_domain_file(path: str | Path) -> DomainFile:
 
 
 def domain_file_path(env: str) -> Path:
-    """``envs/<short name>.yaml`` of a registered env (may not exist)."""
+    """``envs/<name>.yaml`` of a registered env (may not exist); a twin in another engine
+    (``hopper@mujoco``) reads the file of the robot it mirrors (``envs/hopper.yaml``)."""
 
-    return data_dir("envs") / f"{resolve_env(env).name}.yaml"
+    return data_dir("envs") / f"{resolve_env(env).domains}.yaml"
 
 
 @functools.lru_cache(maxsize=32)
@@ -407,7 +408,7 @@ def load_domain(env: str, which: str) -> Domain:
                 "'my_file.yaml:NAME'"
             )
     file = load_domain_file(path)
-    if file.env is not None and resolve_env(file.env).name != short:
+    if file.env is not None and resolve_env(file.env).domains != resolve_env(short).domains:
         raise DomainError(f"{path}: env: the file is for {file.env!r}, not {short!r}")
     if name == "source":
         if file.source is None:

@@ -1,7 +1,8 @@
 """The Gymnasium wrapper that applies a domain: sampled dynamics, pushes, action noise, ADR.
 
 Works on any env exposing the dynamics interface (``dynamics_specs``, ``set_dynamics`` and a
-``robot`` :class:`~sim2real.envs.body_dynamics.BodyDynamics` for pushes): every ``sim2real`` env,
+``robot`` body-dynamics object with ``links``, ``link_names`` and ``push(link, force)`` for pushes,
+e.g. :class:`~sim2real.envs.body_dynamics.BodyDynamics` or the MuJoCo one): every ``sim2real`` env,
 and third-party PyBullet envs through :mod:`sim2real.randomization.adapters`.
 """
 
@@ -113,7 +114,7 @@ class DomainRandomizationWrapper(gym.Wrapper[Any, Any, Any, Any], gym.utils.Reco
                 f"domain {self.domain.name}: pushes.link: unknown link {cfg.link!r}; choose from "
                 f"{', '.join(robot.link_names)}"
             )
-        self._push_client, self._push_body, self._push_link = robot.client, robot.body_id, link
+        self._push_robot, self._push_link = robot, link
         self._push_axes = [_AXIS[a] for a in cfg.axes]
 
     # ------------------------------------------------------------------ gymnasium API
@@ -211,13 +212,7 @@ class DomainRandomizationWrapper(gym.Wrapper[Any, Any, Any, Any], gym.utils.Reco
             started = self._push_force.tolist()
         if self._push_left > 0:
             self._push_left -= 1
-            p, body, link = self._push_client, self._push_body, self._push_link
-            pos = (
-                p.getBasePositionAndOrientation(body)[0]
-                if link == -1
-                else p.getLinkState(body, link)[0]
-            )
-            p.applyExternalForce(body, link, self._push_force.tolist(), pos, p.WORLD_FRAME)
+            self._push_robot.push(self._push_link, self._push_force.tolist())
         return started
 
     # ------------------------------------------------------------------ ADR sync (VecEnv-safe)
