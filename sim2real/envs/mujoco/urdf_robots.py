@@ -93,7 +93,8 @@ class A1MujocoEnv(A1Task, UrdfMujocoEnv):
         "model: the same a1/a1.urdf; timestep 1/240 s, frame skip 4, torque limits 20/55/55 N*m",
         "inertia: the URDF's tensors; PyBullet recomputes them from collision bounding boxes "
         "(MuJoCo/PyBullet: trunk 0.8-1.7x, thighs 1.5-7.9x, calves 2.9-5.3x)",
-        "friction: 0.5 (robot geoms decide, as PyBullet's 0.5 x plane 1.0); no restitution",
+        "friction: 0.5 on the robot geoms, which decide (floor 0), as PyBullet's link 0.5 x "
+        "plane 1.0; no restitution",
         _PD_DIFFERENCE + ": the standing trunk holds 0.292 m (PyBullet 0.310 m)",
         _ENGINE_DIFFERENCE,
     )
