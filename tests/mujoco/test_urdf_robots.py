@@ -14,6 +14,7 @@ from sim2real.envs.manipulator import KukaReachEnv  # noqa: E402
 from sim2real.envs.mujoco.urdf import inertia_report  # noqa: E402
 from sim2real.envs.mujoco.urdf_robots import A1MujocoEnv, KukaReachMujocoEnv  # noqa: E402
 from sim2real.envs.quadruped import A1Env  # noqa: E402
+from sim2real.errors import PhysicsError  # noqa: E402
 
 PAIRS = [(A1MujocoEnv, A1Env), (KukaReachMujocoEnv, KukaReachEnv)]
 IDS = ["quadruped", "manipulator"]
@@ -218,3 +219,15 @@ def test_kuka_tracks_the_twin_under_the_same_actions():
         np.testing.assert_allclose(obs_mj[21:24], obs_pb[21:24], atol=0.02)  # end effector
     mj.close()
     pb.close()
+
+
+def test_mujoco_instability_is_a_physics_error_not_a_silent_reset():
+    """MuJoCo resets the state to qpos0 when qacc blows up (warning BADQACC); the env raises."""
+    env = KukaReachMujocoEnv()
+    env.reset(seed=0)
+    env.data.warning[mujoco.mjtWarning.mjWARN_BADQACC].number = 1  # as mj_step leaves it
+    with pytest.raises(PhysicsError, match="unstable"):
+        env.step(_zero(env))
+    env.reset(seed=0)
+    env.step(_zero(env))  # the flag was cleared
+    env.close()
