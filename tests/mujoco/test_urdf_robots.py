@@ -231,3 +231,16 @@ def test_mujoco_instability_is_a_physics_error_not_a_silent_reset():
     env.reset(seed=0)
     env.step(_zero(env))  # the flag was cleared
     env.close()
+
+
+def test_pybullet_inertia_option_copies_the_twins_inertia():
+    class A1PyBulletInertia(A1MujocoEnv):
+        inertia = "pybullet"
+
+    mj, pb = A1PyBulletInertia(), A1Env()
+    np.testing.assert_allclose(
+        np.sort(mj.robot.nominal_inertia, axis=1), np.sort(pb.robot.nominal_inertia, axis=1)
+    )
+    np.testing.assert_allclose(mj.robot.nominal_mass, pb.robot.nominal_mass)
+    mj.close()
+    pb.close()
