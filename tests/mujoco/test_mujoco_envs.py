@@ -263,8 +263,9 @@ def test_twin_domains_apply_unchanged(name: str) -> None:
     obs, info = env.reset(seed=0)
     assert set(info["domain"]) == set(source.parameters)
     pushed = False
+    env.action_space.seed(0)  # small seeded actions: episodes outlast the first push
     for _ in range(420):  # the source domains push every 200-300 steps
-        obs, _, term, trunc, info = env.step(env.action_space.sample())
+        obs, _, term, trunc, info = env.step(0.2 * env.action_space.sample())
         pushed |= "push" in info
         if term or trunc:
             env.reset()
