@@ -27,18 +27,19 @@ Why not MuJoCo ``position`` actuators (``kp (q* - q) - kv qdot``)? They are equi
 one joint of fixed inertia without load: physical gains would have to follow the configuration-
 dependent effective inertia, and PyBullet's motor also cancels gravity and damping within each
 substep (its steady-state error under load comes from the solver trading it off against
-contacts), which a fixed-gain PD cannot. What differs from PyBullet: its iterative solver solves
-the motor rows together with the contact and joint-limit rows (a stance leg pushes against the
-floor within the same solve), while here the contacts answer the torque afterwards; and a
-clipped torque is not re-distributed to the other joints; external pushes
-(``xfrc_applied``) are not in ``v_free`` either, so the motors answer them from the next substep
-on. ``contact_iterations=k`` (default 0) brings the
-contacts into the solve the way PyBullet's iterative solver does: k times per substep, MuJoCo's
-constraint solver runs under the current torques and the torques are corrected by the velocity
-error that remains. Measured on the standing A1 (nominal pose, kp 0.1, kd 0.5), trunk height
-in MuJoCo 0.292 / 0.303 / 0.306 m for k = 0 / 1 / 2 (PyBullet 0.310 m); each iteration costs
-about as much as the law itself. (Feeding the previous substep's constraint forces forward
-instead is unstable at full weight.) The model must integrate joint damping
+contacts), which a fixed-gain PD cannot.
+
+PyBullet's iterative solver also solves the motor rows together with the contact and joint-limit
+rows (a stance leg pushes against the floor within the same solve). With
+``contact_iterations=k`` (default 0: the contacts answer the torques afterwards) the law does
+too: k times in every substep with constraints, MuJoCo's constraint solver runs under the
+current torques and the torques are corrected by the velocity error that remains. Measured on
+the standing A1 (nominal pose, kp 0.1, kd 0.5): trunk height 0.292 / 0.303 / 0.306 m for
+k = 0 / 1 / 2 (PyBullet 0.310 m); each iteration costs about as much as the law itself.
+Feeding the previous substep's constraint forces forward instead is unstable at full weight.
+Still different: a clipped torque is not redistributed to the other joints, and external pushes
+(``xfrc_applied``) are not in ``v_free``, so the motors answer them from the next substep on.
+The model must integrate joint damping
 explicitly, as PyBullet does (``urdf.compiled_model`` disables MuJoCo's implicit Euler damping),
 so ``v_free`` is the velocity the step really produces without the motors.
 """
@@ -134,7 +135,7 @@ class MujocoJointPD(PDGains):
             np.multiply(minv[:, v_at], dt, out=block)  # symmetric positive definite
             mujoco.mju_cholFactor(block, 0.0)
             mujoco.mju_cholSolve(chol, block, rhs)
-            for _ in range(self.contact_iterations):
+            for _ in range(self.contact_iterations if d.nefc else 0):  # any contact or limit
                 self._correct_for_constraints(dv, dt)
             np.minimum(chol, limit, out=torque)
             np.maximum(torque, -limit, out=torque)
