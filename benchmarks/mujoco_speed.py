@@ -20,7 +20,16 @@ import numpy as np
 
 from sim2real.envs import make_env
 
-ROBOTS = ("cartpole", "cartpole_swingup", "reacher", "hopper", "halfcheetah", "ant")
+ROBOTS = (
+    "cartpole",
+    "cartpole_swingup",
+    "reacher",
+    "hopper",
+    "halfcheetah",
+    "ant",
+    "quadruped",
+    "manipulator",
+)
 
 
 def steps_per_second(name: str, steps: int, repeats: int) -> tuple[float, int]:

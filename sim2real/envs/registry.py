@@ -131,6 +131,19 @@ for _robot, (_entry, _stem, _xml) in _MUJOCO_TWINS.items():
         _twin.max_episode_steps,
         f"{_robot} on Gymnasium's MuJoCo {_xml} (sim2sim target)",
     )
+#: URDF twins (``sim2real.envs.mujoco.urdf_robots``): the same pybullet_data URDF in MuJoCo.
+_MUJOCO_URDF_TWINS = {
+    "quadruped": ("A1MujocoEnv", "A1", "a1/a1.urdf"),
+    "manipulator": ("KukaReachMujocoEnv", "KukaReach", "kuka_iiwa/model.urdf"),
+}
+for _robot, (_cls, _stem, _urdf) in _MUJOCO_URDF_TWINS.items():
+    ENVS[f"{_robot}@mujoco"] = EnvEntry(
+        f"{_robot}@mujoco",
+        f"sim2real/{_stem}-mujoco-v0",
+        f"{_MJ}.urdf_robots:{_cls}",
+        ENVS[_robot].max_episode_steps,
+        f"{_robot}: the twin's {_urdf} in MuJoCo, PyBullet's PD motor law (sim2sim target)",
+    )
 
 
 def register_envs() -> None:

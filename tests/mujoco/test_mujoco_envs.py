@@ -64,11 +64,15 @@ def test_layout_control_period_and_timestep_match_the_twin(name: str) -> None:
     assert mj.observation_names == twin.observation_names
     assert mj.action_names == twin.action_names
     assert mj.control_dt == pytest.approx(twin.control_dt, rel=1e-12)
-    file_dt = mujoco.MjModel.from_xml_path(gymnasium_asset(mj.model_file)).opt.timestep
-    n = math.ceil(round(twin.control_dt / file_dt, 9))  # the documented rule
-    assert mj.default_frame_skip == n and mj.model.opt.timestep == pytest.approx(
-        twin.control_dt / n
-    )
+    if mj.model_file.endswith(".xml"):  # Gymnasium's model (URDF twins keep the twin's timestep)
+        file_dt = mujoco.MjModel.from_xml_path(gymnasium_asset(mj.model_file)).opt.timestep
+        n = math.ceil(round(twin.control_dt / file_dt, 9))  # the documented rule
+        assert mj.default_frame_skip == n and mj.model.opt.timestep == pytest.approx(
+            twin.control_dt / n
+        )
+    else:
+        assert mj.model.opt.timestep == twin.physics_timestep
+        assert mj.default_frame_skip == twin.default_frame_skip
     # twin entities exist in the MuJoCo env, so domain files apply
     twin_specs, mj_specs = twin.dynamics_specs(), mj.dynamics_specs()
     for key, spec in twin_specs.items():
@@ -176,7 +180,11 @@ def test_set_dynamics_reads_back_from_mujoco_fields(name: str) -> None:
     np.testing.assert_allclose(m.dof_armature[dofs], armature)
     np.testing.assert_allclose(m.opt.gravity, [0.5, 0.0, -3.0])
     torques = env._nominal_gear
-    np.testing.assert_allclose(m.actuator_gear[env._actuators, 0], torques * strength)
+    if env._actuators:  # torque-controlled: gear = max torque x strength
+        np.testing.assert_allclose(m.actuator_gear[env._actuators, 0], torques * strength)
+    else:  # PD-controlled (URDF twins): gear 1, the torque limit is the actuator force range
+        limits = env._pd.nominal_max_torque * strength
+        np.testing.assert_allclose(m.actuator_forcerange, np.c_[-limits, limits])
     back = robot.read_back()
     np.testing.assert_allclose(back["mass_scale"], mass)
     np.testing.assert_allclose(back["inertia_scale"], inertia)
@@ -255,8 +263,9 @@ def test_twin_domains_apply_unchanged(name: str) -> None:
     obs, info = env.reset(seed=0)
     assert set(info["domain"]) == set(source.parameters)
     pushed = False
+    env.action_space.seed(0)  # small seeded actions: episodes outlast the first push
     for _ in range(420):  # the source domains push every 200-300 steps
-        obs, _, term, trunc, info = env.step(env.action_space.sample())
+        obs, _, term, trunc, info = env.step(0.2 * env.action_space.sample())
         pushed |= "push" in info
         if term or trunc:
             env.reset()

@@ -13,8 +13,9 @@ to one with PyBullet's. The spec then gets what a URDF cannot carry:
 * one ``motor`` actuator (gear 1, torque = control) per actuated joint, its ``forcerange`` the
   torque limit; :mod:`sim2real.envs.mujoco.pd` computes the PD torque of every substep;
 * the physics timestep of the twin, and the twin's nominal friction and joint damping: every
-  robot geom has ``priority=1``, so a contact's friction is the robot link's own coefficient,
-  which equals PyBullet's product of link (0.5) and ``plane.urdf`` (1.0) frictions.
+  robot geom has ``priority=1`` (and the floor friction 0), so a contact's friction is the robot
+  link's own coefficient, which equals PyBullet's product of link (0.5) and ``plane.urdf`` (1.0)
+  frictions, and the ``lateral_friction`` parameter acts on it directly.
 
 Inertia: MuJoCo takes the URDF's ``<inertial>`` tensors (``inertia="urdf"``, the default: the
 model as MuJoCo users load it). PyBullet's ``loadURDF`` without ``URDF_USE_INERTIA_FROM_FILE``,
@@ -59,7 +60,7 @@ class UrdfModel:
             takes the URDF's ``effort`` limits (as PyBullet's ``getJointInfo`` reports them).
         timestep: physics substep (s), the twin's ``physics_timestep``.
         floating_base: give the root link a free joint (else it is fixed to the world).
-        floor: add a ground plane (friction 1, as ``plane.urdf``) at z = 0.
+        floor: add a ground plane at z = 0 (friction 0: the robot's geoms decide).
         base_height: initial height of the root link (m), its ``qpos0``.
         friction: sliding friction of every robot geom (PyBullet's default link friction 0.5).
         joint_damping: damping of the actuated joints (N*m*s/rad); None keeps the URDF's.
@@ -103,10 +104,10 @@ def _root_body(spec: mujoco.MjSpec) -> mujoco.MjsBody:
 
 def _set_contacts(spec: mujoco.MjSpec, build: UrdfModel) -> None:
     for geom in spec.geoms:
+        geom.friction = [build.friction, 0.0, 0.0]  # visual geoms too: a link reads as one value
         if geom.contype == 0 and geom.conaffinity == 0:
             continue  # a visual geom
         geom.contype, geom.conaffinity = _ROBOT_BITS if build.collide else (0, 0)
-        geom.friction = [build.friction, 0.0, 0.0]
         geom.priority = 1
         geom.condim = 3
 
@@ -116,7 +117,7 @@ def _add_floor(spec: mujoco.MjSpec) -> None:
         name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0.0, 0.0, 0.05]
     )
     floor.contype, floor.conaffinity = _FLOOR_BITS
-    floor.friction = [1.0, 0.0, 0.0]
+    floor.friction = [0.0, 0.0, 0.0]  # the robot's friction decides, with priority or without
     floor.rgba = [0.8, 0.8, 0.8, 1.0]
 
 
@@ -129,7 +130,7 @@ def _add_motors(spec: mujoco.MjSpec, build: UrdfModel) -> None:
         if joint is None:
             raise ValueError(f"{build.urdf} has no joint {name!r}")
         if build.joint_damping is not None:
-            joint.damping = build.joint_damping
+            joint.damping = [build.joint_damping, 0.0, 0.0]  # linear term only
         if limit is None:
             limit = float(joint.actfrcrange[1])  # the URDF's effort
         # the limit lives in the actuator alone, so motor_strength may raise it
