@@ -324,3 +324,28 @@ def test_combinations_that_make_no_sense_fail_naming_the_option(algo, spec, mess
 def test_spec_rejects_incomplete_options(spec: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TransferSpec.model_validate(spec)
+
+
+# ------------------------------------------------------------------------------ LayerNorm critics
+@pytest.mark.parametrize("algo", ["sac", "td3"])
+def test_layer_norm_critics_train_save_load_and_transfer(algo: str, tmp_path) -> None:
+    from sim2real.config import config_from_dict
+    from sim2real.training import build_model, train
+    from sim2real.transfer import named_parts
+
+    data = {"env": "cartpole", "domain": "nominal", "algo": algo, "n_envs": 1, "seed": 0,
+            "policy": {"net_arch": [16], "activation": "relu", "critic_layer_norm": True},
+            "hyperparams": {"learning_starts": 32, "buffer_size": 500, "batch_size": 16},
+            "total_timesteps": 96, "eval": {"freq": 0}, "device": "cpu"}  # fmt: skip
+    cfg = config_from_dict(data)
+    run = train(cfg, out_dir=tmp_path / "src", quiet=True)
+    parts = named_parts(run.model)
+    norms = [n for n in parts["critic.features.0"].tensors if ".1.weight" in n]
+    assert norms, parts["critic.features.0"].tensors  # LayerNorm joins its hidden layer
+    loaded = ALGOS[algo].load(tmp_path / "src" / "model.zip")
+    assert isinstance(loaded.critic.qf0[1], th.nn.LayerNorm)
+    template = build_model(cfg, vec_env(2), "cpu")
+    model = transfer(str(tmp_path / "src"), template.get_env(), {}, template=template)
+    assert model.transfer_info["log"]["totals"]["fresh"] == 0
+    with pytest.raises(ConfigError, match="critic_layer_norm"):
+        build_model(config_from_dict({**data, "algo": "ppo", "hyperparams": {}}), vec_env(3))
