@@ -228,7 +228,7 @@ class GuideSpy(BaseCallback):
         return True
 
 
-@pytest.mark.parametrize("algo", ["ppo", "sac"])
+@pytest.mark.parametrize("algo", ["ppo", "sac", "td3"])
 def test_the_guide_acts_exactly_h_steps_per_episode(algo: str) -> None:
     h = 7
     spec = {"guide": {"horizon": h, "schedule": "linear", "decay_steps": 10**9},
