@@ -54,6 +54,7 @@ class TransferReplayBuffer(ReplayBuffer):
         parts = [super().sample(batch_size - n_src, env=env)]
         if n_src:
             assert self.source is not None
+            self.source.device = self.device  # follows the learner (e.g. loaded onto a GPU)
             parts.append(self.source.sample(n_src, env=env))
         counts = getattr(self, "sampled", (0, 0))
         self.sampled = (counts[0] + n_src, counts[1] + batch_size - n_src)
