@@ -124,6 +124,9 @@ class PolicyConfig(StrictModel):
     """Activation between hidden layers."""
     kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra SB3 ``policy_kwargs`` (e.g. ``log_std_init``, ``ortho_init``, ``n_critics``)."""
+    critic_layer_norm: bool = False
+    """SAC/TD3: LayerNorm after every hidden layer of the Q networks (RLPD); set it for every
+    arm of a comparison, scratch included."""
 
     @field_validator("net_arch")
     @classmethod
@@ -234,8 +237,14 @@ class ExperimentConfig(StrictModel):
         return v
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (ADR settings included)."""
-        return self.model_dump(mode="json")
+        """Plain JSON-able dict (ADR settings included).
+
+        ``policy.critic_layer_norm`` appears only when on, so configs (and the cache keys
+        hashed from them) written before the option existed stay the same."""
+        data = self.model_dump(mode="json")
+        if not data["policy"].get("critic_layer_norm"):
+            data["policy"].pop("critic_layer_norm", None)
+        return data
 
     def to_yaml(self) -> str:
         """The resolved config as YAML that :func:`load_config` reads back unchanged."""

@@ -208,6 +208,16 @@ def check_arms(config: BenchmarkConfig, source_run: Path) -> None:
             venv.close()
 
 
+def _arm_source_steps(config: BenchmarkConfig, arm: str, source_steps: int) -> int:
+    """Simulator samples an arm used besides the target's: the source pretraining, plus the
+    source-domain transitions a ``source_replay`` arm collects in each run (scratch: 0)."""
+    if arm == SCRATCH:
+        return 0
+    spec = config.arms.get(arm)
+    replay = spec.source_replay if spec is not None else None
+    return source_steps + (replay.transitions if replay is not None else 0)
+
+
 def _claim_out_dir(config: BenchmarkConfig, out: Path, source_run: Path, source_steps: int) -> None:
     marker = out / "benchmark.json"
     key = config.run_key()
@@ -273,7 +283,7 @@ def run_benchmark(
     report = build_report(
         curves,
         options=options,
-        source_steps={a: (0 if a == SCRATCH else source_steps) for a in config.arm_names},
+        source_steps={a: _arm_source_steps(config, a, source_steps) for a in config.arm_names},
         baseline=SCRATCH,
         extra={
             "config": config.model_dump(mode="json"),

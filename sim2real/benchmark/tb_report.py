@@ -5,7 +5,8 @@ Layout of ``<out>/tb``::
     <arm>/seed_<k>/   eval/target/<target>/return per evaluation + hparams session (arm, seed,
                       strategy -> final, AUC, time to threshold)
     <arm>/aggregate/  benchmark/<target>/<arm>/{value,lower,upper} (aggregate with CI band)
-                      and, for transfer arms, transfer/{speedup,jumpstart,auc_ratio,asymptotic_gap}
+                      transfer/dip (fine-tuning dip, with /lo and /hi) and, for transfer arms,
+                      transfer/{speedup,jumpstart,auc_ratio,asymptotic_gap}
                       with their CI ends (transfer/<metric>/lo, /hi)
     summary/          the custom-scalars layout (scratch and every transfer arm, value with CI
                       margin, on one chart per target), the learning-curve figure, report.md
@@ -13,6 +14,7 @@ Layout of ``<out>/tb``::
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +146,11 @@ def _write_aggregate(report: BenchmarkReport, arm: str, root: Path, target: str,
             w.add_scalar(curve_tag(target, arm), band.point[j], step)
             w.add_scalar(curve_tag(target, arm, "lower"), band.lo[j], step)
             w.add_scalar(curve_tag(target, arm, "upper"), band.hi[j], step)
+        dip = report.metrics.arms[arm].dip
+        if dip is not None:  # the fine-tuning dip (mean over seeds with its CI)
+            for suffix, value in (("", dip.mean.value), ("/lo", dip.mean.lo), ("/hi", dip.mean.hi)):
+                if math.isfinite(value):
+                    w.add_scalar(f"transfer/dip{suffix}", value, end)
         comp = report.metrics.comparisons.get(arm)
         if comp is None:
             return

@@ -144,9 +144,16 @@ def build_model(
     cls = ALGOS[config.algo]
     n_actions = int(np.prod(env.action_space.shape or (1,)))
     hp = algo_kwargs(config, n_actions)
+    policy: Any = "MlpPolicy"
+    if config.policy.critic_layer_norm:
+        from sim2real.training.policies import LAYER_NORM_POLICIES
+
+        if config.algo not in LAYER_NORM_POLICIES:
+            raise ConfigError("policy.critic_layer_norm is for SAC/TD3 Q networks, not PPO")
+        policy = LAYER_NORM_POLICIES[config.algo]
     try:
         return cls(
-            "MlpPolicy",
+            policy,
             env,
             seed=config.seed,
             device=device,

@@ -92,6 +92,11 @@ def _check_source_use(spec: TransferSpec, maps: SpaceMaps, log: TransferLog) -> 
     actor_copied = any(
         p["name"].startswith("actor") and p["action"] in ("copied", "adapted") for p in log.parts
     )
+    if spec.anchor is not None and spec.anchor.states == "source" and spec.source_replay is None:
+        raise ConfigError(
+            "transfer.anchor.states 'source' anchors on stored source-domain states: it needs "
+            "transfer.source_replay (SAC/TD3)"
+        )
     if spec.anchor is not None and not actor_copied:
         raise ConfigError(
             "transfer.anchor keeps the policy near the copied source actor, but no actor part "

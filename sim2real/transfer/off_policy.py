@@ -8,7 +8,8 @@ Nothing here copies SB3's ``train``; the strategies use two seams SB3 already ha
   unnormalized like SB3 stores its own, and pickled with the buffer in every checkpoint, so a
   resumed run keeps the same source data) and remembers the batch's observations;
 * the actor optimizer: :class:`AnchorHook`, a step pre-hook, adds the gradient of
-  ``lambda_t * D(s)`` on the actor's batch (SAC: ``KL(pi_source || pi)`` of the pre-squash
+  ``lambda_t * D(s)`` on the actor's batch (or on its source-domain part: ``anchor.states:
+  source``, behaviour cloning on stored source states) (SAC: ``KL(pi_source || pi)`` of the pre-squash
   Gaussians, equal to the KL of the squashed ones; TD3: ``||mu(s) - mu_source(s)||^2``) to the
   actor's gradients right before ``step()``: exactly the gradient of the term added to SB3's
   actor loss (SAC/TD3 do not clip gradients).
@@ -48,13 +49,16 @@ class TransferReplayBuffer(ReplayBuffer):
     source: ReplayBuffer | None = None
     fraction: float = 0.0
     last_observations: th.Tensor | None = None
+    last_source_observations: th.Tensor | None = None
 
     def sample(self, batch_size: int, env: Any = None) -> ReplayBufferSamples:
         n_src = round(batch_size * self.fraction) if self.source is not None else 0
         parts = [super().sample(batch_size - n_src, env=env)]
         if n_src:
             assert self.source is not None
+            self.source.device = self.device  # follows the learner (e.g. loaded onto a GPU)
             parts.append(self.source.sample(n_src, env=env))
+            self.last_source_observations = parts[-1].observations
         counts = getattr(self, "sampled", (0, 0))
         self.sampled = (counts[0] + n_src, counts[1] + batch_size - n_src)
         batch = parts[0] if len(parts) == 1 else _concat(parts)
@@ -63,7 +67,8 @@ class TransferReplayBuffer(ReplayBuffer):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.pop("last_observations", None)  # a tensor of the last batch, not data
+        state.pop("last_observations", None)  # tensors of the last batch, not data
+        state.pop("last_source_observations", None)
         return state
 
 
@@ -138,7 +143,9 @@ class AnchorHook:
 
     def __call__(self, optimizer: th.optim.Optimizer, args: Any, kwargs: Any) -> None:
         model = self.model
-        obs = getattr(model.replay_buffer, "last_observations", None)
+        states = (model.transfer_anchor or {}).get("states", "visited")
+        key = "last_source_observations" if states == "source" else "last_observations"
+        obs = getattr(model.replay_buffer, key, None)
         teacher = getattr(model, "_transfer_teacher", None)
         if obs is None or teacher is None:
             return

@@ -149,6 +149,12 @@ class AnchorSpec(StrictModel):
         description="'performance': the source's return on the target; default the first "
         "evaluation of the run (step 0, the transferred policy before any update).",
     )
+    states: Literal["visited", "source"] = Field(
+        "visited",
+        description="visited: the states of the learner's batches; source: the source-domain "
+        "states of each batch (behaviour cloning on stored source states; SAC/TD3 with "
+        "source_replay).",
+    )
     score_floor: float = Field(
         0.0,
         description="'performance': the return that counts as 0 (e.g. a hanging pole's), so "

@@ -61,3 +61,22 @@ def test_reports_show_the_dip(tmp_path) -> None:
     files = write_report(report, tmp_path)
     data = json.loads(files["json"].read_text())
     assert data["metrics"]["arms"]["finetune"]["dip"]["per_seed"] == [-20.0, -21.0, -22.0]
+
+
+def test_the_dip_reaches_the_benchmark_tensorboard(tmp_path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from sim2real.benchmark.tb_report import write_tensorboard
+
+    steps = [0.0, 100.0, 200.0, 300.0, 400.0]
+    curves = {
+        "scratch": {s: (steps, [0.0, 10, 20, 30, 40 + s]) for s in range(3)},
+        "finetune": {s: (steps, [50.0, 30 - s, 60, 70, 80]) for s in range(3)},
+    }
+    zero = {"mean": 50.0, "std": 1.0, "episodes": 10, "returns": [50.0] * 10}
+    report = build_report(curves, options=MetricOptions(n_boot=200), source_steps={},
+                          extra={"zero_shot": zero})  # fmt: skip
+    write_tensorboard(report, tmp_path)
+    ea = EventAccumulator(str(tmp_path / "finetune" / "aggregate"))
+    ea.Reload()
+    assert ea.Scalars("transfer/dip")[0].value == pytest.approx(-21.0)

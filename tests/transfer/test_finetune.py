@@ -19,12 +19,15 @@ from sim2real.transfer.teacher import anchor_weight, guide_horizon, shrink_horiz
 from tests.transfer.transfer_helpers import ALGOS, algo_kwargs, make_source, vec_env
 
 
-def _target(algo: str, spec: dict, **kwargs) -> object:
+def _target(algo: str, spec: dict, collect: bool = True, **kwargs) -> object:
     template = ALGOS[algo](
         "MlpPolicy", vec_env(1), policy_kwargs={"net_arch": [16, 8]}, seed=1, device="cpu",
         **{**algo_kwargs(algo), **kwargs},
     )  # fmt: skip
-    return transfer(make_source(algo), template.get_env(), spec, template=template, seed=1)
+    src = make_source(algo)
+    return transfer(
+        src, template.get_env(), spec, template=template, seed=1, collect_source=collect
+    )
 
 
 def _tensors(model, prefix: str) -> dict[str, th.Tensor]:
@@ -228,7 +231,7 @@ class GuideSpy(BaseCallback):
         return True
 
 
-@pytest.mark.parametrize("algo", ["ppo", "sac"])
+@pytest.mark.parametrize("algo", ["ppo", "sac", "td3"])
 def test_the_guide_acts_exactly_h_steps_per_episode(algo: str) -> None:
     h = 7
     spec = {"guide": {"horizon": h, "schedule": "linear", "decay_steps": 10**9},
@@ -324,3 +327,58 @@ def test_combinations_that_make_no_sense_fail_naming_the_option(algo, spec, mess
 def test_spec_rejects_incomplete_options(spec: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TransferSpec.model_validate(spec)
+
+
+# ------------------------------------------------------------------------------ LayerNorm critics
+@pytest.mark.parametrize("algo", ["sac", "td3"])
+def test_layer_norm_critics_train_save_load_and_transfer(algo: str, tmp_path) -> None:
+    from sim2real.config import config_from_dict
+    from sim2real.training import build_model, train
+    from sim2real.transfer import named_parts
+
+    data = {"env": "cartpole", "domain": "nominal", "algo": algo, "n_envs": 1, "seed": 0,
+            "policy": {"net_arch": [16], "activation": "relu", "critic_layer_norm": True},
+            "hyperparams": {"learning_starts": 32, "buffer_size": 500, "batch_size": 16},
+            "total_timesteps": 96, "eval": {"freq": 0}, "device": "cpu"}  # fmt: skip
+    cfg = config_from_dict(data)
+    run = train(cfg, out_dir=tmp_path / "src", quiet=True)
+    parts = named_parts(run.model)
+    norms = [n for n in parts["critic.features.0"].tensors if ".1.weight" in n]
+    assert norms, parts["critic.features.0"].tensors  # LayerNorm joins its hidden layer
+    loaded = ALGOS[algo].load(tmp_path / "src" / "model.zip")
+    assert isinstance(loaded.critic.qf0[1], th.nn.LayerNorm)
+    template = build_model(cfg, vec_env(2), "cpu")
+    model = transfer(str(tmp_path / "src"), template.get_env(), {}, template=template)
+    assert model.transfer_info["log"]["totals"]["fresh"] == 0
+    with pytest.raises(ConfigError, match="critic_layer_norm"):
+        build_model(config_from_dict({**data, "algo": "ppo", "hyperparams": {}}), vec_env(3))
+
+
+def test_anchor_on_stored_source_states_uses_the_source_part_of_the_batch() -> None:
+    model = _target("sac", {"anchor": {"weight": 1.0, "schedule": "fixed", "states": "source"},
+                            "source_replay": {"transitions": 64, "fraction": 0.5},
+                            "off_policy": {"warmup_policy": "random"}},
+                    collect=False, learning_starts=0)  # fmt: skip
+    buf = model.replay_buffer
+    buf.source = TransferReplayBuffer(64, model.observation_space, model.action_space, device="cpu")
+    buf.fraction = 0.5
+    for target in (buf, buf.source):
+        for _ in range(40):
+            o = model.observation_space.sample()[None]
+            a = model.action_space.sample()[None]
+            target.add(o, o, a, np.array([0.0]), np.array([False]), [{}])
+    batch = buf.sample(32)
+    assert th.equal(buf.last_source_observations, batch.observations[16:])
+    seen: list[th.Tensor] = []
+    import sim2real.transfer.off_policy as op
+
+    real = op.anchor_divergence
+    op.anchor_divergence = lambda m, t, obs: (seen.append(obs), real(m, t, obs))[1]
+    try:
+        model._anchor_hook(model.actor.optimizer, (), {})
+    finally:
+        op.anchor_divergence = real
+    assert th.equal(seen[0], buf.last_source_observations)
+    with pytest.raises(ConfigError, match="needs"):
+        _target("sac", {"anchor": {"weight": 1.0, "schedule": "fixed", "states": "source"},
+                        "off_policy": {"warmup_policy": "random"}})  # fmt: skip

@@ -108,6 +108,8 @@ def test_sac_source_replay_and_anchor_survive_resume(tmp_path: Path) -> None:
     original = first.model._transfer_teacher.policy.state_dict()
     assert all(th.equal(teacher[k], original[k]) for k in original)
     assert second.summary["steps"] == 192
+    code, _, err = run_cli(["export", str(out), "--out", str(tmp_path / "policy"), "--json"])
+    assert code == 0, err
 
 
 @pytest.mark.parametrize(
