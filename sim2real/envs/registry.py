@@ -114,7 +114,11 @@ def resolve_env(name: str) -> EnvEntry:
     Raises:
         UnknownEnvError: with the list of known names.
     """
+    from sim2real.envs import external  # third-party envs: Gymnasium ids, module:Class
+
     key = name.strip()
+    if key in external.REGISTERED:
+        return external.REGISTERED[key]
     if key in ENVS:
         return ENVS[key]
     lowered = key.lower()
@@ -122,12 +126,21 @@ def resolve_env(name: str) -> EnvEntry:
         stem = entry.env_id.split("/", 1)[1].rsplit("-v", 1)[0].lower()
         if lowered in (entry.env_id.lower(), stem, entry.name.lower()):
             return entry
+    found = external.registered(key)
+    if found is not None:
+        return found
     raise UnknownEnvError(
-        f"unknown env {name!r}; known envs: {', '.join(ENVS)} (see `sim2real envs list`)"
+        f"unknown env {name!r}; known envs: {', '.join(ENVS)} (see `sim2real envs list`), "
+        "a Gymnasium id (with gym_packages: [its package]) or module:Class"
     )
 
 
 def make_env(name: str, **kwargs: Any) -> gym.Env:
     """``gymnasium.make`` for a short name or id, with the registered time limit."""
+    from sim2real.envs.external import ExternalEnvEntry, make_external
+
     register_envs()
-    return gym.make(resolve_env(name).env_id, **kwargs)
+    entry = resolve_env(name)
+    if isinstance(entry, ExternalEnvEntry):
+        return make_external(entry, **kwargs)
+    return gym.make(entry.env_id, **kwargs)

@@ -34,6 +34,7 @@ from sim2real.controller.artifact import (
 from sim2real.controller.numpy_backend import NumpyPolicy
 from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.envs import make_env, resolve_env
+from sim2real.envs.external import control_period_of, env_names
 from sim2real.errors import ModelFileError, Sim2RealError, SpaceMismatchError, UnknownEnvError
 from sim2real.export.program import ExportedPolicy, policy_to_weights
 from sim2real.export.verify import (
@@ -208,18 +209,14 @@ def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
             ) from None
         info["env_id"] = src.env
     try:
-        base = env.unwrapped
         if env.observation_space.shape != (n_obs,) or env.action_space.shape != (n_act,):
             raise SpaceMismatchError(
                 f"the policy maps {n_obs} observations -> {n_act} actions but env {src.env} has "
                 f"{env.observation_space.shape} -> {env.action_space.shape}; pass the env it was trained on"
             )
-        info["observation_names"] = list(
-            getattr(base, "observation_names", info["observation_names"])
-        )
-        info["action_names"] = list(getattr(base, "action_names", info["action_names"]))
-        dt = getattr(base, "control_dt", None)
-        info["control_period"] = float(dt) if dt is not None else None
+        _, reset_info = env.reset(seed=0)
+        info["observation_names"], info["action_names"] = env_names(env, reset_info)
+        info["control_period"] = control_period_of(env)
         info["rollout"] = _rollout(src, env)
     finally:
         env.close()
