@@ -25,7 +25,8 @@ def parse_target(text: str, default_env: str | None = None) -> tuple[str, str]:
     """
     from sim2real.envs.external import split_env_target
 
-    env, which = split_env_target(text.strip())  # ENV may be module:Class, TARGET file.yaml:NAME
+    # ENV may be module:Class, TARGET file.yaml:NAME; ENV alone means ENV:nominal
+    env, which = split_env_target(text.strip()) if ":" in text else (text, "")
     env, which = env.strip(), which.strip() or "nominal"
     if not env:
         if default_env is None:
