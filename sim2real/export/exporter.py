@@ -275,13 +275,14 @@ def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
                 f"the policy maps {n_obs} observations -> {n_act} actions but env {src.env} has "
                 f"{env.observation_space.shape} -> {env.action_space.shape}; pass the env it was trained on"
             )
-        _, reset_info = env.reset(seed=0)
+        real = bool(getattr(env.unwrapped, "is_real_robot", False))  # no rollout on hardware
+        _, reset_info = env.reset(seed=0) if not real else (None, {})
         info["observation_names"], info["action_names"] = env_names(env, reset_info)
         info["control_period"] = control_period_of(env)
         info["action_commands"] = _action_commands(env, n_act)
         sources = getattr(env.unwrapped, "observation_sources", None)
         info["observation_sources"] = list(sources) if sources is not None else None
-        info["rollout"] = _rollout(src, env)
+        info["rollout"] = _rollout(src, env) if not real else None
     finally:
         env.close()
     return info

@@ -83,6 +83,8 @@ class PeriodicCheckpointCallback(BaseCallback):
         if self.freq and self.num_timesteps >= self._next:
             self.checkpointer.save(self.model)
             self._next = (self.num_timesteps // self.freq + 1) * self.freq
+        elif any(i.get("checkpoint_episode") for i in self.locals.get("infos", ())):
+            self.checkpointer.save(self.model, reason="episode")  # a real robot's episode ended
         return True
 
 
