@@ -10,6 +10,7 @@ VecNormalize'd observations; a difference above ``tolerance`` fails the export.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -89,6 +90,11 @@ def export_policy(
     if fmt not in ARTIFACT_FILES:
         raise Sim2RealError(
             f"unknown export format {fmt!r}; use one of {', '.join(ARTIFACT_FILES)}"
+        )
+    if fmt == "onnx" and importlib.util.find_spec("onnx") is None:
+        raise Sim2RealError(
+            "ONNX export needs the export extra: pip install 'sim2real[export]' "
+            "(or use --format torchscript)"
         )
     src = load_policy(run_or_model, vec_normalize=vec_normalize, env=env, domain=domain, best=best)
     model, vn = src.model, src.vec_normalize

@@ -37,10 +37,12 @@ from sim2real.evaluation.targets import make_target_env
 from sim2real.randomization import ADRCallback
 from sim2real.training.callbacks import (
     Checkpointer,
+    HeadlessProgressCallback,
     MultiDomainEvalCallback,
     PeriodicCheckpointCallback,
     RichProgressCallback,
     TensorBoardExtrasCallback,
+    progress_callback,
     randomization_callbacks,
 )
 from sim2real.training.resume import restore_adr_callback
@@ -137,7 +139,7 @@ class Built:
     evals: MultiDomainEvalCallback
     checkpointer: Checkpointer
     callbacks: list[BaseCallback]
-    progress: RichProgressCallback | None
+    progress: RichProgressCallback | HeadlessProgressCallback | None
     start_steps: int
 
 
@@ -194,7 +196,7 @@ def _wired(
     progress = None
     if not quiet:
         label = f"{builder.kind} {config.algo} {config.env}"
-        progress = RichProgressCallback(config.total_timesteps, label, lambda: evals.latest)
+        progress = progress_callback(config.total_timesteps, label, lambda: evals.latest)
         callbacks.append(progress)
     start_steps = int(model.num_timesteps)
     return Built(
