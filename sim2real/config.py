@@ -33,10 +33,13 @@ __all__ = [
     "config_from_dict",
     "find_config_file",
     "format_validation_error",
+    "inherit_env_settings",
     "load_config",
     "load_model",
     "parse_yaml",
     "read_yaml_mapping",
+    "register_env",
+    "register_env_settings",
     "validate_model",
 ]
 
@@ -163,7 +166,19 @@ class ExperimentConfig(StrictModel):
     experiment: str = "default"
     """Short experiment name used in the run directory name."""
     env: str
-    """Env short name or Gymnasium id (``cartpole``, ``sim2real/Hopper-v0``)."""
+    """Env: a sim2real name or id (``cartpole``, ``sim2real/Hopper-v0``), any registered
+    Gymnasium id (``HopperBulletEnv-v0``, with its package in ``gym_packages``) or a
+    ``module:Class`` entry point of a ``gymnasium.Env``."""
+    gym_packages: list[str] = Field(default_factory=list)
+    """Packages imported before ``env`` is looked up (they register its Gymnasium id), as
+    rl-zoo3's ``--gym-packages``."""
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Constructor arguments of the env (``gymnasium.make(env, **env_kwargs)``)."""
+    dynamics: str = "auto"
+    """How the dynamics parameters are reached: ``env`` (the env's own ``dynamics_specs``/
+    ``set_dynamics``), ``pybullet`` (the generic ``PyBulletDynamicsAdapter``), ``none`` (no
+    parameters: nominal only), a ``module:Class`` wrapper, or ``auto`` (the first that applies:
+    env, then pybullet for PyBullet envs, then none)."""
     domain: str = "source"
     """Training domain: ``source`` (the env's randomization), ``nominal``, a target name, or
     ``path/to/file.yaml:NAME``."""
@@ -227,21 +242,22 @@ class ExperimentConfig(StrictModel):
             )
         return self
 
-    @field_validator("env")
-    @classmethod
-    def _known_env(cls, v: str) -> str:
+    @model_validator(mode="after")
+    def _known_env(self) -> ExperimentConfig:
+        """The env exists (third-party settings are recorded for this process)."""
         try:
-            resolve_env(v)
+            register_env(self.env, self.gym_packages, self.env_kwargs, self.dynamics)
         except KeyError as exc:
-            raise ValueError(str(exc)) from None
-        return v
+            raise ValueError(f"env: {exc}") from None
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (ADR settings included).
 
-        ``policy.critic_layer_norm`` appears only when on, so configs (and the cache keys
-        hashed from them) written before the option existed stay the same."""
-        data = self.model_dump(mode="json")
+        ``policy.critic_layer_norm`` and the env settings appear only when not default, so
+        configs of sim2real envs (and the cache keys hashed from them) written before those
+        options existed stay the same."""
+        data = _drop_env_defaults(self.model_dump(mode="json"))
         if not data["policy"].get("critic_layer_norm"):
             data["policy"].pop("critic_layer_norm", None)
         return data
@@ -253,6 +269,91 @@ class ExperimentConfig(StrictModel):
     def flat(self) -> dict[str, Any]:
         """``{"a.b": value}`` view (for hparams and markdown tables)."""
         return _flatten(self.to_dict())
+
+
+_ENV_DEFAULTS: dict[str, Any] = {"gym_packages": [], "env_kwargs": {}, "dynamics": "auto"}
+
+
+def _drop_env_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    for key, default in _ENV_DEFAULTS.items():
+        if key in data and data[key] == default:
+            del data[key]
+    return data
+
+
+def register_env(
+    env: str,
+    gym_packages: Iterable[str] = (),
+    env_kwargs: Mapping[str, Any] | None = None,
+    dynamics: str = "auto",
+) -> None:
+    """Check that ``env`` exists and record its settings for this process
+    (:func:`sim2real.envs.external.register_external`).
+
+    Raises:
+        UnknownEnvError: one line (unknown id, failed import, not an Env class...).
+    """
+    from sim2real.envs.external import register_external
+
+    register_external(env, list(gym_packages), env_kwargs, dynamics)
+    resolve_env(env)
+
+
+def register_env_settings(data: Any) -> None:
+    """Register the env of a raw config mapping that carries ``env`` plus (optionally)
+    ``gym_packages``/``env_kwargs``/``dynamics``, at top level or under ``train:`` (benchmarks)
+    or in the config it names (``source.pretrain``/``source.run``); for a ``mode="before"``
+    model validator.
+
+    Raises:
+        ValueError: ``env: ...`` when the env cannot be found or built.
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get("env"), str):
+        return
+    settings: dict[str, Any] = {}
+    source = data.get("source")
+    if isinstance(source, Mapping):
+        settings.update(_source_env_settings(source))
+    for block in (data, data.get("train")):
+        if isinstance(block, Mapping):
+            settings.update({k: block[k] for k in _ENV_DEFAULTS if k in block})
+    try:
+        register_env(
+            data["env"],
+            list(settings.get("gym_packages") or []),
+            dict(settings.get("env_kwargs") or {}),
+            str(settings.get("dynamics") or "auto"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"env: {exc}") from None
+
+
+def inherit_env_settings(data: dict[str, Any], source: Mapping[str, Any] | None) -> None:
+    """Take a source run's third-party env settings into ``data`` (in place) when ``data``
+    trains the same env and sets none of its own (a transfer onto the source's env)."""
+    if not source or source.get("env") != data.get("env"):
+        return
+    for key in _ENV_DEFAULTS:
+        if key in source and key not in data:
+            data[key] = source[key]
+
+
+def _source_env_settings(source: Mapping[str, Any]) -> dict[str, Any]:
+    """The env settings of a benchmark's source (its pretrain config or run's config.yaml)."""
+    path: Path | None = None
+    if isinstance(source.get("pretrain"), str):
+        path = find_data_file("configs", source["pretrain"])
+    elif isinstance(source.get("run"), str):
+        run = Path(source["run"])
+        candidates = [run / "config.yaml", data_dir("policies") / source["run"] / "config.yaml"]
+        path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        return {}
+    try:
+        data = read_yaml_mapping(path)
+    except ConfigError:
+        return {}
+    return {k: data[k] for k in _ENV_DEFAULTS if k in data}
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -296,14 +397,14 @@ def format_validation_error(
 ) -> str:
     """One line from a pydantic error: ``FILE: key.path: problem`` (first error, count of more)."""
     first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "<root>"
+    loc = ".".join(str(p) for p in first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = f"unknown key (check the spelling; {unknown_key_hint})"
     elif "input" in first and not isinstance(first["input"], dict | list):
         msg = f"{msg} (got {first['input']!r})"
     more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
-    return f"{where}: {loc}: {msg}{more}"
+    return f"{where}: {loc}: {msg}{more}" if loc else f"{where}: {msg}{more}"
 
 
 def validate_model(

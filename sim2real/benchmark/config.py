@@ -136,6 +136,15 @@ class BenchmarkConfig(StrictModel):
     cache_dir: str = "runs/cache"
     """Where pretrained sources are cached by config hash."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _register_env(cls, data: Any) -> Any:
+        """A third-party env's settings (``train:`` or the source's config) before the target."""
+        from sim2real.config import register_env_settings
+
+        register_env_settings(data)
+        return data
+
     @field_validator("target")
     @classmethod
     def _find_domain_file(cls, v: str) -> str:

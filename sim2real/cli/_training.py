@@ -37,10 +37,13 @@ def check_domain(env: str, domain: str, adr: Any | None = None) -> None:
     """Load the training domain (and bind the ADR settings to the env's parameters) once
     before any work: a bad domain file or ADR key is a one-line error, not one raised at the
     first reset, after the run directory was made."""
-    from sim2real.envs import make_env
+    from sim2real.envs import make_env, resolve_env
+    from sim2real.envs.external import ExternalEnvEntry
     from sim2real.randomization.adr import ADRBinding
 
     load_domain(env, domain)
+    if isinstance(resolve_env(env), ExternalEnvEntry):  # env_kwargs and dynamics access work
+        make_env(env).close()
     if adr is not None:
         probe = make_env(env)
         try:

@@ -41,6 +41,24 @@ app = typer.Typer(
 
 for _module_name in COMMAND_MODULES:
     importlib.import_module(_module_name).register(app)
+importlib.import_module("sim2real.cli.examples").add_examples(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        import sim2real
+
+        typer.echo(f"sim2real {sim2real.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Sim-to-real RL transfer: pretrain on randomized dynamics, transfer, benchmark, export."""
 
 
 def _command_path(argv: list[str]) -> str:

@@ -6,6 +6,25 @@ Layout written by :func:`sim2real.export.export_policy` and read here (numpy + j
         metadata.json   # what the policy expects and produces, sha256 of every file
         policy.onnx     # or policy.pt (TorchScript); obs -> actions, normalization baked in
         weights.npz     # the same MLP as plain arrays, for the numpy backend
+
+Format version 2 adds the ``io`` block, what a non-Python robot stack needs to feed the model
+and use its output (see ``docs/cpp.md``)::
+
+    io:
+      inputs:  [{name: obs, shape: [batch, N], dtype: float32}]     # batch: any size >= 1
+      outputs: [{name: actions, shape: [batch, M], dtype: float32}]
+      control_period: 0.0165                  # seconds per policy step (null: unknown)
+      observation:                            # one entry per input element, in order
+        - {index, name, source, frame, unit,  # the quantity the robot measures
+           scale, offset, clip,               # normalization the MODEL applies itself:
+           in_model: true}                    #   clip(obs * scale + offset, -clip, clip)
+      action:                                 # one entry per output element, in order
+        - {index, name, low, high,            # the model's output range (already clipped)
+           command_scale, command_offset,     # command = action * command_scale + offset
+           command_units, command}            # e.g. N*m of joint torque
+
+The same key facts are in the ONNX file's ``metadata_props`` (:func:`onnx_metadata_props`,
+keys ``sim2real.*``). Version 1 files (no ``io``) are still read.
 """
 
 from __future__ import annotations
@@ -24,13 +43,18 @@ from sim2real.errors import ModelFileError
 
 __all__ = [
     "ARTIFACT_FILES",
+    "BATCH",
     "METADATA_FILE",
     "METADATA_FORMAT",
     "METADATA_VERSION",
+    "READABLE_VERSIONS",
     "WEIGHTS_FILE",
     "VerifiedPolicy",
+    "describe_io",
+    "io_problem",
     "load_metadata",
     "load_verified",
+    "onnx_metadata_props",
     "read_verified",
     "resolve_artifact_dir",
     "sha256_file",
@@ -41,7 +65,11 @@ METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "weights.npz"
 ARTIFACT_FILES = {"onnx": "policy.onnx", "torchscript": "policy.pt"}
 METADATA_FORMAT = "sim2real-policy"
-METADATA_VERSION = 1
+METADATA_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Metadata versions this code reads (1: before the ``io`` block)."""
+BATCH = "batch"
+"""The symbolic batch dimension in ``io.inputs[].shape`` (ONNX ``dim_param``)."""
 
 _REQUIRED = ("format", "format_version", "observation", "action", "files", "algorithm")
 
@@ -100,16 +128,20 @@ def load_metadata(path: str | Path) -> dict[str, Any]:
         raise ModelFileError(
             f"{meta_path}: metadata lacks {', '.join(missing)}; re-export the policy"
         )
-    if meta["format_version"] != METADATA_VERSION:
+    if meta["format_version"] not in READABLE_VERSIONS:
         raise ModelFileError(
             f"{meta_path}: metadata version {meta['format_version']} is not supported "
-            f"(this sim2real reads {METADATA_VERSION}); re-export the policy"
+            f"(this sim2real reads {', '.join(map(str, READABLE_VERSIONS))}); re-export the policy"
         )
     if not _spaces_ok(meta["observation"], meta["action"]):
         raise ModelFileError(
             f"{meta_path}: observation/action description is inconsistent (names, shape, bounds); "
             "re-export the policy"
         )
+    if meta["format_version"] >= 2:
+        problem = io_problem(meta)
+        if problem is not None:
+            raise ModelFileError(f"{meta_path}: io: {problem}; re-export the policy")
     _check_files(meta["files"], meta_path)
     meta["_dir"] = str(folder)
     return meta
@@ -135,6 +167,112 @@ def _spaces_ok(obs: Any, act: Any) -> bool:
         )
     except (KeyError, TypeError):
         return False
+
+
+def describe_io(
+    *,
+    observation_names: list[str],
+    action_names: list[str],
+    action_low: np.ndarray,
+    action_high: np.ndarray,
+    control_period: float | None,
+    obs_mean: np.ndarray | None = None,
+    obs_var: np.ndarray | None = None,
+    epsilon: float = 1e-8,
+    clip_obs: float = 10.0,
+    observation_sources: list[dict[str, Any]] | None = None,
+    action_commands: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The ``io`` block of format version 2 (see the module docstring).
+
+    ``observation_sources``: per entry ``{source, frame, unit}`` (default: the name, frame
+    ``env``, unit null); ``action_commands``: per entry ``{command_scale, command_offset,
+    command_units, command}`` (default: scale 1, offset 0, units ``normalized``).
+    """
+    n_obs, n_act = len(observation_names), len(action_names)
+    if obs_mean is not None and obs_var is not None:
+        scale = 1.0 / np.sqrt(np.asarray(obs_var, np.float64) + epsilon)
+        offset = -np.asarray(obs_mean, np.float64) * scale
+        clip: float | None = float(clip_obs)
+    else:
+        scale, offset, clip = np.ones(n_obs), np.zeros(n_obs), None
+    obs_entries = []
+    for i, name in enumerate(observation_names):
+        src = (observation_sources or [{}] * n_obs)[i]
+        obs_entries.append(
+            {"index": i, "name": name, "source": src.get("source", name),
+             "frame": src.get("frame", "env"), "unit": src.get("unit"),
+             "scale": float(scale[i]), "offset": float(offset[i]), "clip": clip,
+             "in_model": True}
+        )  # fmt: skip
+    act_entries = []
+    for i, name in enumerate(action_names):
+        cmd = (action_commands or [{}] * n_act)[i]
+        act_entries.append(
+            {"index": i, "name": name, "low": float(action_low[i]), "high": float(action_high[i]),
+             "command_scale": float(cmd.get("command_scale", 1.0)),
+             "command_offset": float(cmd.get("command_offset", 0.0)),
+             "command_units": cmd.get("command_units", "normalized"),
+             "command": cmd.get("command", name)}
+        )  # fmt: skip
+    return {
+        "inputs": [{"name": "obs", "shape": [BATCH, n_obs], "dtype": "float32"}],
+        "outputs": [{"name": "actions", "shape": [BATCH, n_act], "dtype": "float32"}],
+        "control_period": control_period,
+        "observation": obs_entries,
+        "action": act_entries,
+    }
+
+
+def io_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with a version-2 ``io`` block (``None`` if it fits the metadata)."""
+    io: Any = meta.get("io")
+    try:
+        n_obs, n_act = meta["observation"]["shape"][0], meta["action"]["shape"][0]
+        (inp,), (out,) = io["inputs"], io["outputs"]
+        if inp["shape"] != [BATCH, n_obs] or out["shape"] != [BATCH, n_act]:
+            return f"shapes {inp['shape']} -> {out['shape']} differ from {n_obs} -> {n_act}"
+        if [e["index"] for e in io["observation"]] != list(range(n_obs)):
+            return "observation entries are not one per input element, in order"
+        if [e["index"] for e in io["action"]] != list(range(n_act)):
+            return "action entries are not one per output element, in order"
+        numbers = [e[k] for e in io["observation"] for k in ("scale", "offset")]
+        numbers += [e[k] for e in io["action"] for k in ("command_scale", "command_offset")]
+        if not all(_is_number(x) and math.isfinite(x) for x in numbers):
+            return "a scale or offset is not a finite number"
+        period = io["control_period"]
+        if period is not None and not (_is_number(period) and period > 0):
+            return f"control_period {period!r} is not a positive number"
+    except (KeyError, TypeError, ValueError):
+        return "missing or malformed (inputs, outputs, observation, action, control_period)"
+    return None
+
+
+def onnx_metadata_props(meta: dict[str, Any]) -> dict[str, str]:
+    """The key facts of the metadata as ONNX ``metadata_props`` (string -> string, values JSON)."""
+    io = meta["io"]
+    obs, act = io["observation"], io["action"]
+    facts: dict[str, Any] = {
+        "format": meta["format"],
+        "format_version": meta["format_version"],
+        "input": io["inputs"][0]["name"],
+        "input_shape": io["inputs"][0]["shape"],
+        "output": io["outputs"][0]["name"],
+        "output_shape": io["outputs"][0]["shape"],
+        "control_period": io["control_period"],
+        "observation_names": [e["name"] for e in obs],
+        "observation_scale": [e["scale"] for e in obs],
+        "observation_offset": [e["offset"] for e in obs],
+        "observation_clip": obs[0]["clip"] if obs else None,
+        "normalization_in_model": True,
+        "action_names": [e["name"] for e in act],
+        "action_low": [e["low"] for e in act],
+        "action_high": [e["high"] for e in act],
+        "command_scale": [e["command_scale"] for e in act],
+        "command_offset": [e["command_offset"] for e in act],
+        "command_units": [e["command_units"] for e in act],
+    }
+    return {f"sim2real.{k}": json.dumps(v) for k, v in facts.items()}
 
 
 def _check_files(files: Any, meta_path: Path) -> None:

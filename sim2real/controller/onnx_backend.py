@@ -30,8 +30,8 @@ class OnnxPolicy:
             import onnxruntime as ort
         except ImportError:
             raise Sim2RealError(
-                "the onnxruntime backend needs the onnxruntime package: `pip install onnxruntime` "
-                "(or use backend='numpy')"
+                "the onnxruntime backend needs the export extra: pip install 'sim2real[export]' "
+                "(on a robot: pip install onnxruntime; or use backend='numpy')"
             ) from None
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads

@@ -164,7 +164,11 @@ def resolve_env(name: str) -> EnvEntry:
     Raises:
         UnknownEnvError: with the list of known names.
     """
+    from sim2real.envs import external  # third-party envs: Gymnasium ids, module:Class
+
     key = name.strip()
+    if key in external.REGISTERED:
+        return external.REGISTERED[key]
     if key in ENVS:
         return ENVS[key]
     lowered = key.lower()
@@ -172,8 +176,12 @@ def resolve_env(name: str) -> EnvEntry:
         stem = entry.env_id.split("/", 1)[1].rsplit("-v", 1)[0].lower()
         if lowered in (entry.env_id.lower(), stem, entry.name.lower()):
             return entry
+    found = external.registered(key)
+    if found is not None:
+        return found
     raise UnknownEnvError(
-        f"unknown env {name!r}; known envs: {', '.join(ENVS)} (see `sim2real envs list`)"
+        f"unknown env {name!r}; known envs: {', '.join(ENVS)} (see `sim2real envs list`), "
+        "a Gymnasium id (with gym_packages: [its package]) or module:Class"
     )
 
 
@@ -188,8 +196,12 @@ def make_env(name: str, **kwargs: Any) -> gym.Env:
     Raises:
         UnknownEnvError: unknown name, or its engine is not installed (names the extra).
     """
+    from sim2real.envs.external import ExternalEnvEntry, make_external
+
     register_envs()
     entry = resolve_env(name)
+    if isinstance(entry, ExternalEnvEntry):
+        return make_external(entry, **kwargs)
     if not engine_available(entry):
         raise UnknownEnvError(
             f"env {entry.name!r} needs the {entry.engine} package: "

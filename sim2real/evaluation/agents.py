@@ -134,7 +134,18 @@ def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu
 
         ctrl = PolicyController.load(path, backend=backend)  # type: ignore[arg-type]
         folder = Path(ctrl.metadata["_dir"])
-        return ArtifactAgent(ctrl, folder.name, ctrl.metadata["source"].get("env"))
+        source = ctrl.metadata["source"]
+        settings = source.get("env_settings")
+        if source.get("env") and isinstance(settings, dict):  # a third-party env (gym_packages)
+            from sim2real.config import register_env
+
+            register_env(
+                source["env"],
+                list(settings.get("gym_packages") or []),
+                dict(settings.get("env_kwargs") or {}),
+                str(settings.get("dynamics") or "auto"),
+            )
+        return ArtifactAgent(ctrl, folder.name, source.get("env"))
     from sim2real.training import load_policy
 
     return SB3Agent(load_policy(path, device=device))

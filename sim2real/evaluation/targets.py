@@ -23,7 +23,10 @@ def parse_target(text: str, default_env: str | None = None) -> tuple[str, str]:
     Raises:
         DomainError: empty env with no default.
     """
-    env, _, which = text.partition(":")
+    from sim2real.envs.external import split_env_target
+
+    # ENV may be module:Class, TARGET file.yaml:NAME; ENV alone means ENV:nominal
+    env, which = split_env_target(text.strip()) if ":" in text else (text, "")
     env, which = env.strip(), which.strip() or "nominal"
     if not env:
         if default_env is None:
@@ -49,12 +52,11 @@ class DynamicsOverride(gym.Wrapper[Any, Any, Any, Any]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Reset with the override applied."""
-        base = self.env.unwrapped
-        if self.values:
-            base.set_dynamics(self.values)  # type: ignore[attr-defined]
+        if self.values and hasattr(self.env.unwrapped, "set_dynamics"):
+            self.env.unwrapped.set_dynamics(self.values)
         obs, info = self.env.reset(seed=seed, options=options)
-        if self.values:
-            base.set_dynamics(self.values)  # type: ignore[attr-defined]
+        if self.values:  # through a dynamics adapter for third-party envs
+            self.env.get_wrapper_attr("set_dynamics")(self.values)
         return obs, info
 
 

@@ -10,6 +10,7 @@ VecNormalize'd observations; a difference above ``tolerance`` fails the export.
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -29,11 +30,14 @@ from sim2real.controller.artifact import (
     METADATA_FORMAT,
     METADATA_VERSION,
     WEIGHTS_FILE,
+    describe_io,
+    onnx_metadata_props,
     sha256_file,
 )
 from sim2real.controller.numpy_backend import NumpyPolicy
 from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.envs import make_env, resolve_env
+from sim2real.envs.external import control_period_of, env_names
 from sim2real.errors import ModelFileError, Sim2RealError, SpaceMismatchError, UnknownEnvError
 from sim2real.export.program import ExportedPolicy, policy_to_weights
 from sim2real.export.verify import (
@@ -49,6 +53,7 @@ __all__ = ["ExportFormat", "export_policy"]
 
 ExportFormat = Literal["onnx", "torchscript"]
 ONNX_OPSET = 17
+_ENV_SETTINGS = ("gym_packages", "env_kwargs", "dynamics")
 
 
 def export_policy(
@@ -86,6 +91,11 @@ def export_policy(
         raise Sim2RealError(
             f"unknown export format {fmt!r}; use one of {', '.join(ARTIFACT_FILES)}"
         )
+    if fmt == "onnx" and importlib.util.find_spec("onnx") is None:
+        raise Sim2RealError(
+            "ONNX export needs the export extra: pip install 'sim2real[export]' "
+            "(or use --format torchscript)"
+        )
     src = load_policy(run_or_model, vec_normalize=vec_normalize, env=env, domain=domain, best=best)
     model, vn = src.model, src.vec_normalize
     model.policy.set_training_mode(False)
@@ -106,6 +116,9 @@ def export_policy(
         artifact = tmp / ARTIFACT_FILES[fmt]
         try:
             _write_artifact(ExportedPolicy(weights).eval(), fmt, artifact, weights.obs_dim)
+            io = _io(weights, env_info)
+            if fmt == "onnx":
+                _embed_onnx_props(artifact, io)
         except Exception as exc:  # torch/onnx raise many types; report one line
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ModelFileError(f"cannot write the {fmt} artifact: {reason}") from exc
@@ -127,6 +140,7 @@ def export_policy(
             ),
         }
         meta = _metadata(src, weights, env_info, fmt, artifact, tmp / WEIGHTS_FILE)
+        meta["io"] = io
         meta["verification"] = {
             "against": "stable_baselines3 predict(deterministic=True) on VecNormalize.normalize_obs(obs)",
             "observations": len(obs),
@@ -183,6 +197,60 @@ def _write_artifact(module: ExportedPolicy, fmt: str, path: Path, obs_dim: int) 
             torch.jit.script(module).save(str(path))
 
 
+def _io(weights: MlpPolicyWeights, env_info: dict[str, Any]) -> dict[str, Any]:
+    """The metadata's ``io`` block (owned by :mod:`sim2real.controller.artifact`)."""
+    return describe_io(
+        observation_names=env_info["observation_names"],
+        action_names=env_info["action_names"],
+        action_low=weights.action_low,
+        action_high=weights.action_high,
+        control_period=env_info["control_period"],
+        obs_mean=weights.obs_mean,
+        obs_var=weights.obs_var,
+        epsilon=weights.epsilon,
+        clip_obs=weights.clip_obs,
+        observation_sources=env_info.get("observation_sources"),
+        action_commands=env_info.get("action_commands"),
+    )
+
+
+def _embed_onnx_props(path: Path, io: dict[str, Any]) -> None:
+    """Write the key facts into the ONNX file's ``metadata_props``."""
+    import onnx
+
+    model = onnx.load(str(path))
+    facts = {"format": METADATA_FORMAT, "format_version": METADATA_VERSION, "io": io}
+    for key, value in onnx_metadata_props(facts).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+
+
+def _action_commands(env: Any, n_act: int) -> list[dict[str, Any]] | None:
+    """How each action becomes a motor command: the env's ``action_commands``, else for a
+    sim2real env (actions in [-1, 1] times the limit) its ``max_force`` (N) / ``max_torque`` /
+    ``max_torques`` (N*m) at nominal motor strength; ``None``: unknown."""
+    base = env.unwrapped
+    given = getattr(base, "action_commands", None)
+    if given is not None and len(given) == n_act:
+        return [dict(c) for c in given]
+    if not type(base).__module__.startswith("sim2real."):
+        return None  # a third-party env's action semantics are its own
+    for attr, units, quantity in (
+        ("max_force", "N", "force"),
+        ("max_torque", "N*m", "joint torque"),
+        ("max_torques", "N*m", "joint torque"),
+    ):
+        value = getattr(base, attr, None)
+        if isinstance(value, (int, float, tuple, list, np.ndarray)) and not isinstance(value, bool):
+            scales = np.broadcast_to(np.asarray(value, np.float64), (n_act,))
+            return [
+                {"command_scale": float(x), "command_units": units, "command": quantity}
+                for x in scales
+            ]
+    return None
+
+
 def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
     """Names, control period and a short rollout of the env the policy was trained on."""
     n_obs, n_act = weights.obs_dim, weights.action_dim
@@ -208,19 +276,19 @@ def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
             ) from None
         info["env_id"] = src.env
     try:
-        base = env.unwrapped
         if env.observation_space.shape != (n_obs,) or env.action_space.shape != (n_act,):
             raise SpaceMismatchError(
                 f"the policy maps {n_obs} observations -> {n_act} actions but env {src.env} has "
                 f"{env.observation_space.shape} -> {env.action_space.shape}; pass the env it was trained on"
             )
-        info["observation_names"] = list(
-            getattr(base, "observation_names", info["observation_names"])
-        )
-        info["action_names"] = list(getattr(base, "action_names", info["action_names"]))
-        dt = getattr(base, "control_dt", None)
-        info["control_period"] = float(dt) if dt is not None else None
-        info["rollout"] = _rollout(src, env)
+        real = bool(getattr(env.unwrapped, "is_real_robot", False))  # no rollout on hardware
+        _, reset_info = env.reset(seed=0) if not real else (None, {})
+        info["observation_names"], info["action_names"] = env_names(env, reset_info)
+        info["control_period"] = control_period_of(env)
+        info["action_commands"] = _action_commands(env, n_act)
+        sources = getattr(env.unwrapped, "observation_sources", None)
+        info["observation_sources"] = list(sources) if sources is not None else None
+        info["rollout"] = _rollout(src, env) if not real else None
     finally:
         env.close()
     return info
@@ -263,6 +331,10 @@ def _metadata(
         "domain": src.domain,
         "path": str(src.loaded_from) if src.loaded_from is not None else None,
     }
+    if src.config is not None and src.env == src.config.env:
+        settings = {k: v for k, v in src.config.to_dict().items() if k in _ENV_SETTINGS}
+        if settings:  # a third-party env: what `evaluate`/`deploy` need to rebuild it
+            sources["env_settings"] = settings
     if src.model_file is not None and src.model_file.is_file():
         sources["model_file"] = src.model_file.name
         sources["model_sha256"] = sha256_file(src.model_file)

@@ -366,9 +366,11 @@ def domain_file_path(env: str) -> Path:
 def env_specs(env: str) -> dict[str, Any]:
     """Dynamics parameter specs of a registered env (builds one instance, cached per process)."""
 
+    from sim2real.envs.external import dynamics_specs_of
+
     e = make_env(env)
     try:
-        return e.unwrapped.dynamics_specs()  # type: ignore[attr-defined]
+        return dynamics_specs_of(e)  # third-party envs: through their dynamics adapter
     finally:
         e.close()
 

@@ -38,10 +38,12 @@ from sim2real.randomization import ADRCallback
 from sim2real.training.callbacks import (
     Checkpointer,
     EvaluationListener,
+    HeadlessProgressCallback,
     MultiDomainEvalCallback,
     PeriodicCheckpointCallback,
     RichProgressCallback,
     TensorBoardExtrasCallback,
+    progress_callback,
     randomization_callbacks,
 )
 from sim2real.training.resume import restore_adr_callback
@@ -138,7 +140,7 @@ class Built:
     evals: MultiDomainEvalCallback
     checkpointer: Checkpointer
     callbacks: list[BaseCallback]
-    progress: RichProgressCallback | None
+    progress: RichProgressCallback | HeadlessProgressCallback | None
     start_steps: int
 
 
@@ -197,7 +199,7 @@ def _wired(
     progress = None
     if not quiet:
         label = f"{builder.kind} {config.algo} {config.env}"
-        progress = RichProgressCallback(config.total_timesteps, label, lambda: evals.latest)
+        progress = progress_callback(config.total_timesteps, label, lambda: evals.latest)
         callbacks.append(progress)
     start_steps = int(model.num_timesteps)
     return Built(

@@ -25,7 +25,8 @@ from stable_baselines3.common.vec_env import (
 
 import sim2real.envs  # noqa: F401  (registers the ids in a subprocess too)
 from sim2real.config import ExperimentConfig
-from sim2real.envs.registry import make_env
+from sim2real.envs.external import ExternalEnvEntry, ensure_registered
+from sim2real.envs.registry import make_env, resolve_env
 from sim2real.errors import ModelFileError, PhysicsError
 from sim2real.randomization import DomainRandomizationWrapper, load_domain
 
@@ -50,8 +51,13 @@ def resolve_domain(env: str, which: str | Any | None) -> Any | None:
 
 
 def _build_env(
-    env: str, domain: Any | None, adr: Any | None, env_kwargs: dict[str, Any]
+    env: str,
+    domain: Any | None,
+    adr: Any | None,
+    env_kwargs: dict[str, Any],
+    entry: ExternalEnvEntry | None = None,
 ) -> gym.Env:
+    ensure_registered(entry)  # a third-party env's settings, in a worker process too
     e = make_env(env, **env_kwargs)
     if domain is not None or adr is not None:
         e = DomainRandomizationWrapper(e, domain, adr=adr)
@@ -62,7 +68,9 @@ def make_env_fn(
     env: str, domain: Any | None = None, adr: Any | None = None, **env_kwargs: Any
 ) -> functools.partial[gym.Env]:
     """A picklable zero-argument constructor of one (randomized) env."""
-    return functools.partial(_build_env, env, domain, adr, env_kwargs)
+    entry = resolve_env(env)
+    external = entry if isinstance(entry, ExternalEnvEntry) else None
+    return functools.partial(_build_env, env, domain, adr, env_kwargs, external)
 
 
 def make_vec_env(

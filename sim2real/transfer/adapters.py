@@ -81,7 +81,10 @@ def env_entry_names(env: Any) -> tuple[list[str] | None, list[str] | None]:
     if isinstance(env, str):
         module, _, cls_name = resolve_env(env).entry_point.partition(":")
         cls = getattr(importlib.import_module(module), cls_name)
-        return list(cls.observation_names) or None, list(cls.action_names) or None
+        obs_names, act_names = (
+            getattr(cls, a, None) for a in ("observation_names", "action_names")
+        )
+        return list(obs_names or []) or None, list(act_names or []) or None  # third-party: None
     try:
         if hasattr(env, "get_attr"):  # VecEnv
             return (

@@ -20,6 +20,7 @@ from sim2real.config import (
     apply_overrides,
     config_from_dict,
     find_config_file,
+    inherit_env_settings,
     load_model,
     validate_model,
 )
@@ -80,6 +81,17 @@ def source_env(source: str | Path) -> str | None:
         return None
 
 
+def source_config_data(source: str | Path) -> dict[str, Any] | None:
+    """The raw ``config.yaml`` mapping of a source run, ``None`` if there is none."""
+    run = RunDir.of(source)
+    if run is None:
+        return None
+    try:
+        return run.read_config_data()
+    except CheckpointError:
+        return None
+
+
 _HINT = "see docs of TransferSpec"
 
 
@@ -95,8 +107,10 @@ def _complete(
     if not block.get("source"):
         raise ConfigError(f"{where}: no source: give --from RUN_DIR|MODEL or transfer.source")
     if target is not None:
-        env, sep, domain = target.rpartition(":")
-        if sep and env:
+        from sim2real.envs.external import split_env_target
+
+        env, domain = split_env_target(target)  # ENV may be module:Class, TARGET file.yaml:NAME
+        if env:
             data["env"] = env
         data["domain"] = domain
     if not data.get("env"):
@@ -107,6 +121,7 @@ def _complete(
                 "source is not a sim2real run)"
             )
         data["env"] = found
+    inherit_env_settings(data, source_config_data(block["source"]))  # gym_packages etc.
     return data
 
 

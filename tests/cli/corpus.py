@@ -359,6 +359,38 @@ CHECKS: dict[str, list[str]] = {
     "inspect_file": ["inspect", F],
     "inspect_missing": ["inspect", f"{B}/no_such_run"],
     "inspect_folder": ["inspect", B],
+    # any env from a config (issue 18.1)
+    "pre_env_unknown_gym_id": [*PRE, "--set", "env=NoSuchEnv-v0"],
+    "pre_env_gym_package_missing": [
+        *PRE,
+        "--set",
+        "env=NoSuchEnv-v0",
+        "--set",
+        "gym_packages=[no_such_pkg_xyz]",
+    ],
+    "pre_env_module_missing": [*PRE, "--set", "env=no_such_module_xyz:RobotEnv"],
+    "pre_env_class_missing": [*PRE, "--set", "env=collections:NoSuchRobot"],
+    "pre_env_class_not_env": [*PRE, "--set", "env=collections:OrderedDict"],
+    "pre_env_bad_dynamics": [*PRE, "--set", "env=Pendulum-v1", "--set", "dynamics=bogus"],
+    "pre_env_dynamics_not_env": [*PRE, "--set", "env=Pendulum-v1", "--set", "dynamics=env"],
+    "pre_env_bad_kwargs": [*PRE, "--set", "env=Pendulum-v1", "--set", "env_kwargs={no_kw: 1}"],
+    "pre_env_domain_unknown_param": [
+        *PRE,
+        "--set",
+        "env=Pendulum-v1",
+        "--set",
+        f"domain={B}/user_env.yaml:source",
+    ],
+    "pre_env_pybullet_domain_unknown_param": [
+        *PRE,
+        "--set",
+        "env=HopperBulletEnv-v0",
+        "--set",
+        "gym_packages=[pybullet_envs_gymnasium]",
+        "--set",
+        f"domain={B}/user_env.yaml:source",
+    ],
+    "ev_env_unknown_gym_id": [*EV, "--target", "NoSuchEnv-v0:nominal"],
 }
 
 CORPUS: dict[str, list[str]] = {**USAGE, **CHECKS}
@@ -415,6 +447,7 @@ def build_guarded(base: Path, cli: Callable[[list[str]], None]) -> None:
         "inf_cfg.yaml": smoke + "total_timesteps: .inf\n",
         "nan_benchmark.yaml": quickstart.replace("threshold: 800", "threshold: .nan"),
         "nonempty/notes.txt": "someone's files\n",
+        "user_env.yaml": "source:\n  parameters:\n    no_such_parameter: 1.0\n",
         "other_benchmark/benchmark.json": json.dumps({"run_key": "another config"}) + "\n",
     }
     for name, text in files.items():

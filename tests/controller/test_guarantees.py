@@ -433,8 +433,17 @@ METADATA_EDITS = {
     "nan_bound": (lambda m: m["action"].update(high=[float("nan")]), "inconsistent"),
     "obs_shape": (
         lambda m: m["observation"].update(shape=[4], names=m["observation"]["names"][:4]),
-        "metadata says",
+        "4 -> 1",  # io's [batch, 5] or the network's 5 inputs disagree
     ),
+    # format version 2: the io block a C++ stack reads
+    "io_missing": (lambda m: m.pop("io"), "io: missing"),
+    "io_no_batch_dim": (_set(("io", "inputs"), [{"name": "obs", "shape": [5]}]), "io: shapes"),
+    "io_nan_scale": (
+        lambda m: m["io"]["observation"][0].update(scale=float("nan")),
+        "io: a scale or offset",
+    ),
+    "io_entries_out_of_order": (lambda m: m["io"]["action"].clear(), "io: action entries"),
+    "io_negative_period": (_set(("io", "control_period"), -1.0), "io: control_period"),
     "files_not_a_dict": (_set(("files",), ["weights.npz"]), "files"),
     "no_weights_entry": (lambda m: m["files"].pop("weights"), "weights"),
     "escaping_file_name": (_set(("files", "weights", "file"), "../policy/weights.npz"), "file"),

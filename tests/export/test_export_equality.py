@@ -96,7 +96,8 @@ def test_nonunit_action_bounds_are_unscaled() -> None:
         np.stack([controller.act(o) for o in obs]), reference, atol=TOL * 2, rtol=TOL
     )
     meta = json.loads((out / "metadata.json").read_text())
-    assert meta["action"]["low"] == [-2.0] and meta["control_period"] is None
+    assert meta["action"]["low"] == [-2.0]
+    assert meta["control_period"] == 0.05  # Pendulum's own ``dt``
 
 
 def test_custom_clip_obs_and_epsilon_are_honoured(tmp_path) -> None:
