@@ -21,6 +21,8 @@ SOURCE = "/no/such/run"  # transfer configs take their source from --from; not o
 
 
 def _kind(name: str) -> str:
+    if name.startswith("suite"):
+        return "suite"
     if name.startswith("benchmark_") or name == "quickstart":
         return "benchmark"
     return "transfer" if name.startswith("transfer_") else "experiment"
@@ -35,12 +37,19 @@ def _load(path: str | Path, kind: str) -> object:
 
 
 def test_every_kind_is_shipped() -> None:
-    assert {_kind(n) for n in SHIPPED} == {"benchmark", "transfer", "experiment"}
+    assert {_kind(n) for n in SHIPPED} == {"benchmark", "transfer", "experiment", "suite"}
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_config_validates_and_names_real_env_and_domains(name: str) -> None:
     kind = _kind(name)
+    if kind == "suite":  # every entry's benchmark config, with and without --quick
+        from sim2real.benchmark.suite import check_suite, load_suite_config
+
+        suite = load_suite_config(name)
+        check_suite(suite)
+        check_suite(suite, quick=True)
+        return
     cfg = _load(name, kind)
     resolve_env(cfg.env)  # raises UnknownEnvError for a name that is not registered
     if kind == "benchmark":

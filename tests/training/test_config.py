@@ -77,7 +77,7 @@ def test_yaml_round_trip(tmp_path: Path) -> None:
 PRETRAIN_CONFIGS = sorted(
     p.stem
     for p in data_dir("configs").glob("*.yaml")
-    if not p.stem.startswith(("benchmark_", "transfer_", "quickstart"))
+    if not p.stem.startswith(("benchmark_", "transfer_", "quickstart", "suite"))
 )
 
 
