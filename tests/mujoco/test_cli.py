@@ -54,6 +54,9 @@ def test_compare_engines_side_by_side(source: Path) -> None:
         engines["pybullet"]["env"] == "cartpole" and engines["mujoco"]["env"] == "cartpole@mujoco"
     )
     assert all(len(e["returns"]) == 2 and e["ci95"][0] is not None for e in engines.values())
+    for env, engine in (("cartpole", "pybullet"), ("cartpole@mujoco", "mujoco")):  # one loop
+        plain = json.loads(_ok("evaluate", str(source), "-t", env, "-n", "2", "--json"))
+        assert plain["evaluation"]["returns"] == engines[engine]["returns"]
 
 
 def test_compare_engines_reports_distance_and_reward_terms(tmp_path: Path) -> None:
