@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim2real.config import MAX_SEED, StrictModel, find_config_file, load_model
 from sim2real.errors import Sim2RealError
@@ -105,9 +105,13 @@ class BenchmarkConfig(StrictModel):
     benchmark: str = "benchmark"
     """Name (used in the default output folder)."""
     env: str
-    """Env short name or Gymnasium id."""
+    """Env short name or Gymnasium id: the source's env."""
     target: str
     """Target domain: a name from ``envs/<env>.yaml`` or ``file.yaml:NAME``."""
+    target_env: str | None = None
+    """The env the target lives in, if not ``env``: the same robot in another engine (e.g.
+    ``hopper@mujoco`` for ``env: hopper``, a sim2sim benchmark: the source stays on PyBullet,
+    every arm trains and is evaluated on the MuJoCo twin). Null: ``env``."""
     source: SourceConfig
     """Where the source policy comes from."""
     train: dict[str, Any] = Field(default_factory=dict)
@@ -219,7 +223,7 @@ class BenchmarkConfig(StrictModel):
             from sim2real.identification.arm import check_arm_budget
 
             try:
-                check_arm_budget(self.identify, self.env, self.budget)
+                check_arm_budget(self.identify, self.arm_env, self.budget)
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
         return self
@@ -229,10 +233,35 @@ class BenchmarkConfig(StrictModel):
         """The target domain exists and is valid (found now, not after the source is built)."""
 
         try:
-            load_domain(self.env, self.target)
+            load_domain(self.arm_env, self.target)
         except (Sim2RealError, KeyError) as exc:
             raise ValueError(f"target: {exc}") from None
         return self
+
+    @field_validator("target_env")
+    @classmethod
+    def _twin(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """``target_env`` is a registered env of the same robot as ``env``."""
+        env = info.data.get("env")
+        if v is None or env is None:
+            return v
+        from sim2real.envs import resolve_env
+
+        try:
+            twin, own = resolve_env(v), resolve_env(env)
+        except Sim2RealError as exc:
+            raise ValueError(str(exc)) from None
+        if twin.domains != own.domains:
+            raise ValueError(
+                f"{v!r} is not the robot of env {env!r} (give its twin in another engine, "
+                f"e.g. {own.domains}@mujoco)"
+            )
+        return twin.name
+
+    @property
+    def arm_env(self) -> str:
+        """The env every arm trains and is evaluated on: ``target_env``, else ``env``."""
+        return self.target_env or self.env
 
     @property
     def target_name(self) -> str:
@@ -254,6 +283,8 @@ class BenchmarkConfig(StrictModel):
         data["arms"] = {arm: self.arm_spec(arm) for arm in self.arms}
         if self.identify is None:  # keys of benchmarks without the arm stay as they were
             data.pop("identify", None)
+        if self.target_env is None:  # likewise for benchmarks on the source's env
+            data.pop("target_env", None)
         return config_hash(data)
 
 

@@ -55,9 +55,9 @@ class BenchmarkResult:
 
 
 def default_out_dir(config: BenchmarkConfig) -> Path:
-    """``runs/benchmarks/<benchmark>__<env>__<target>`` (stable, so a rerun resumes)."""
+    """``runs/benchmarks/<benchmark>__<target env>__<target>`` (stable, so a rerun resumes)."""
     target = config.target_name
-    return Path("runs") / "benchmarks" / f"{config.benchmark}__{config.env}__{target}"
+    return Path("runs") / "benchmarks" / f"{config.benchmark}__{config.arm_env}__{target}"
 
 
 def _find_run(name: str) -> Path:
@@ -130,7 +130,7 @@ def target_config(config: BenchmarkConfig, source_run: Path, arm: str, seed: int
     data = _merge(base, config.train)
     data.update(
         experiment=f"{config.benchmark}-{arm}",
-        env=config.env,
+        env=config.arm_env,
         domain=config.target,
         adr=None,
         total_timesteps=config.budget,
@@ -313,7 +313,9 @@ def _run_jobs(
     if not zero_shot_file.is_file():
         jobs.insert(
             0,
-            ZeroShotJob(str(source_run), config.env, config.target, config.eval.zero_shot_episodes),
+            ZeroShotJob(
+                str(source_run), config.arm_env, config.target, config.eval.zero_shot_episodes
+            ),
         )
     notify("planned", {"jobs": len(jobs)})
     results = run_jobs(
@@ -330,10 +332,16 @@ def _run_jobs(
     return results, json.loads(zero_shot_file.read_text())
 
 
+def _target_label(config: BenchmarkConfig) -> str:
+    """``TARGET``, or ``ENV:TARGET`` when the target is on another env (engine) than the source."""
+    prefix = f"{config.target_env}:" if config.target_env else ""
+    return prefix + config.target_name
+
+
 def _write_outputs(config: BenchmarkConfig, report: BenchmarkReport, out: Path) -> dict[str, Path]:
     """report.json, report.md, the figure and the TensorBoard folder (regenerated each time)."""
     files = write_report(
-        report, out, title=f"{config.benchmark}: {config.env} -> {config.target_name}"
+        report, out, title=f"{config.benchmark}: {config.env} -> {_target_label(config)}"
     )
     from sim2real.benchmark.tb_report import write_tensorboard
 

@@ -82,6 +82,12 @@ def evaluate(
     record: Path = typer.Option(
         None, "--record", help="Append the episodes (with simulator states) to this .npz file."
     ),
+    compare: bool = typer.Option(
+        False,
+        "--compare-engines",
+        help="Evaluate TARGET on the robot in both engines (PyBullet and its MuJoCo twin), "
+        "side by side.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """Evaluate a policy on ENV:TARGET: mean, std, 95% CI, success rate; sweeps and videos."""
@@ -98,6 +104,8 @@ def evaluate(
     from sim2real.evaluation.sweep import check_sweep
 
     axes = _check_options(episodes, seed, sweep, video, video_episodes, backend)
+    if compare and (sweep or video is not None or record is not None):
+        raise Sim2RealError("--compare-engines: give it without --sweep, --video or --record")
     if axes:
         check_writable_dir("--out", out)
     check_writable_file("--video", video)
@@ -106,6 +114,9 @@ def evaluate(
     if target is None and agent.env is None:
         raise Sim2RealError(f"{policy}: the policy records no env; give --target ENV:TARGET")
     env, which = parse_target(target or "", default_env=agent.env)
+    if compare:
+        _compare(agent, policy, env, which, episodes, seed, as_json)
+        return
     if axes:
         axes = check_sweep(env, which, axes)
         check_writable_dir("--out", out or _default_out(agent))
@@ -150,6 +161,64 @@ def evaluate(
     if "video" in result:
         v = result["video"]
         console.print(f"  video: {v['path']} ({v['frames']} frames at {v['fps']:.0f} fps)")
+
+
+def _compare(
+    agent: Any, policy: Path, env: str, which: str, episodes: int, seed: int, as_json: bool
+) -> None:
+    """``--compare-engines``: both engines through the one evaluation loop, printed side by side."""
+    from sim2real.evaluation import compare_engines, engine_twins
+    from sim2real.evaluation.episodes import check_spaces
+    from sim2real.evaluation.targets import make_target_env
+
+    twins = engine_twins(env)
+    probe = make_target_env(twins["pybullet"], which)  # bad target / spaces: before any episode
+    try:
+        check_spaces(agent, probe, twins["pybullet"])
+    finally:
+        probe.close()
+    comp = compare_engines(agent, env, which, episodes=episodes, seed=seed)
+    if as_json:
+        print_json({"policy": str(policy), "kind": agent.kind, **comp.to_dict()})
+        return
+    console.print(
+        f"[bold]{agent.name}[/] ({agent.kind}) on {which} in both engines, "
+        f"{episodes} episodes, seed {seed}"
+    )
+    console.print(comparison_table(comp))
+
+
+def comparison_table(comp: Any) -> Any:
+    """A rich table: one row per quantity, one column per engine."""
+    from rich.table import Table
+
+    results = comp.results
+    table = Table()
+    table.add_column("")
+    for res in results.values():
+        table.add_column(f"{res.env}:{res.target}", justify="right")
+
+    def row(label: str, cell: Any) -> None:
+        table.add_row(label, *(cell(r) for r in results.values()))
+
+    def ci(r: Any) -> str:
+        lo, hi = r.ci95
+        return f"{lo:.2f} .. {hi:.2f}" if lo is not None else "n/a (one episode)"
+
+    row("return (mean)", lambda r: f"{r.mean:.2f}")
+    row("return 95% CI", ci)
+    row("episode length", lambda r: f"{sum(r.lengths) / len(r.lengths):.1f}")
+    if any(r.success_rate is not None for r in results.values()):
+        row("success rate", lambda r: "-" if r.success_rate is None else f"{r.success_rate:.0%}")
+    for key in sorted({k for r in results.values() for k in r.final_info}):
+        label = "distance (x_position at end)" if key == "x_position" else f"{key} at end"
+        row(label, lambda r, k=key: f"{r.final_info[k]:.3f}" if k in r.final_info else "-")
+    for key in sorted({k for r in results.values() for k in r.reward_terms}):
+        row(
+            f"reward: {key} (sum)",
+            lambda r, k=key: f"{r.reward_terms[k]:.2f}" if k in r.reward_terms else "-",
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:

@@ -3,13 +3,14 @@
 ``evaluate(load_agent(path), "cartpole", "heavy_pole")`` runs seeded deterministic episodes and
 reports mean, std, 95% bootstrap CI and success rate; ``run_sweep`` + ``save_sweep`` make
 robustness curves/heatmaps (PNG, JSON, TensorBoard); ``record_video`` writes GIF/MP4;
-``deploy`` runs an exported policy in a real-time control loop against the simulator.
+``compare_engines`` puts one target side by side in PyBullet and MuJoCo; ``deploy`` runs an exported policy in a real-time control loop against the simulator.
 """
 
 from __future__ import annotations
 
 from sim2real.evaluation.agents import Agent, ArtifactAgent, SB3Agent, load_agent
 from sim2real.evaluation.deploy import SimulatedRobot, deploy
+from sim2real.evaluation.engines import EngineComparison, compare_engines, engine_twins
 from sim2real.evaluation.episodes import (
     TRAIN_DOMAIN,
     EvalResult,
@@ -28,11 +29,14 @@ __all__ = [
     "Agent",
     "ArtifactAgent",
     "DynamicsOverride",
+    "EngineComparison",
     "EvalResult",
     "SB3Agent",
     "SimulatedRobot",
     "SweepAxis",
+    "compare_engines",
     "deploy",
+    "engine_twins",
     "evaluate",
     "evaluate_env",
     "load_agent",

@@ -13,7 +13,7 @@ are ``target/<name>``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from sim2real.evaluation.targets import make_target_env
 from sim2real.metrics.stats import bootstrap
 
 __all__ = [
+    "STATE_INFO_KEYS",
     "TRAIN_DOMAIN",
     "EvalResult",
     "check_spaces",
@@ -37,6 +38,10 @@ __all__ = [
 TRAIN_DOMAIN = "train_domain"
 """Key of the evaluation on the domain the run trains on (the target, in transfer runs)."""
 _OLD_TRAIN_DOMAIN = "source"
+
+STATE_INFO_KEYS = frozenset({"x_position", "x_velocity", "distance"})
+"""Numeric ``info`` entries that describe the state, not a reward term: an episode reports
+their last value (``final_info``), where every other numeric entry is summed (``reward_terms``)."""
 
 
 def upgrade_evaluations(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,6 +82,11 @@ class EvalResult:
     ci95: tuple[float | None, float | None]
     success_rate: float | None
     overrides: dict[str, Any]
+    reward_terms: dict[str, float] = field(default_factory=dict)
+    """Mean over episodes of each reward term's episode sum (numeric ``info`` entries)."""
+    final_info: dict[str, float] = field(default_factory=dict)
+    """Mean over episodes of the last value of each :data:`STATE_INFO_KEYS` entry (e.g. the
+    distance walked, ``x_position``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -94,20 +104,37 @@ def summarize(
     return float(arr.mean()), float(arr.std()), ci
 
 
+def _add_terms(sums: dict[str, float], info: Mapping[str, Any]) -> None:
+    for key, value in info.items():
+        number = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+        if number and key not in STATE_INFO_KEYS:
+            sums[key] = sums.get(key, 0.0) + float(value)
+
+
+def _final_state(info: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(info[k]) for k in sorted(STATE_INFO_KEYS) if k in info}
+
+
 def run_episodes(
     agent: Agent,
     env: Any,
     episodes: int,
     seed: int,
     on_frame: Callable[[np.ndarray], None] | None = None,
+    info_out: list[dict[str, dict[str, float]]] | None = None,
 ) -> tuple[list[float], list[int], list[bool] | None]:
-    """Episode ``i`` resets with seed ``seed + i``; returns returns, lengths, successes (or None)."""
+    """Episode ``i`` resets with seed ``seed + i``; returns returns, lengths, successes (or None).
+
+    With ``info_out``, appends per episode ``{"reward_terms": {term: episode sum},
+    "final_info": {state key: last value}}`` (see :data:`STATE_INFO_KEYS`).
+    """
     returns, lengths, successes = [], [], []
     has_success = False
     for i in range(episodes):
         obs, _ = env.reset(seed=seed + i)
         agent.reset()
         total, steps, done, info = 0.0, 0, False, {}
+        terms: dict[str, float] = {}
         while not done:
             if on_frame is not None:
                 on_frame(env.render())
@@ -115,6 +142,10 @@ def run_episodes(
             total += float(reward)
             steps += 1
             done = terminated or truncated
+            if info_out is not None:
+                _add_terms(terms, info)
+        if info_out is not None:
+            info_out.append({"reward_terms": terms, "final_info": _final_state(info)})
         if on_frame is not None:
             on_frame(env.render())
         if "is_success" in info:
@@ -139,7 +170,8 @@ def evaluate_env(
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     check_spaces(agent, gym_env, env)
-    returns, lengths, successes = run_episodes(agent, gym_env, episodes, seed)
+    per_episode: list[dict[str, dict[str, float]]] = []
+    returns, lengths, successes = run_episodes(agent, gym_env, episodes, seed, info_out=per_episode)
     mean, std, ci = summarize(returns, seed)
     return EvalResult(
         env=env,
@@ -153,7 +185,15 @@ def evaluate_env(
         ci95=ci,
         success_rate=float(np.mean(successes)) if successes is not None else None,
         overrides=dict(overrides or {}),
+        reward_terms=_mean_entries(per_episode, "reward_terms"),
+        final_info=_mean_entries(per_episode, "final_info"),
     )
+
+
+def _mean_entries(per_episode: list[dict[str, dict[str, float]]], part: str) -> dict[str, float]:
+    """Mean over episodes of each entry of ``part`` (an episode without it counts as 0)."""
+    keys = sorted({k for ep in per_episode for k in ep[part]})
+    return {k: float(np.mean([ep[part].get(k, 0.0) for ep in per_episode])) for k in keys}
 
 
 def evaluate(

@@ -282,6 +282,13 @@ CHECKS: dict[str, list[str]] = {
     "ev_unknown_target": [*EV, "--target", "cartpole:no_such_target"],
     "ev_unknown_target_env": [*EV, "--target", "nope:heavy_pole"],
     "ev_wrong_env_target": [*EV, "--target", "hopper:heavy"],
+    # --compare-engines (sim2sim): a robot without a MuJoCo twin (manipulator's comes with the
+    # URDF loader; then this is the policy/env space mismatch, still one line), a bad target,
+    # options it does not combine with
+    "ev_compare_no_twin": [*EV, "--target", "manipulator", "--compare-engines"],
+    "ev_compare_unknown_target": [*EV, "--target", "cartpole@mujoco:nope", "--compare-engines"],
+    "ev_compare_wrong_env": [*EV, "--target", "hopper@mujoco", "--compare-engines"],
+    "ev_compare_with_sweep": [*EV, *SW, "--compare-engines"],
     "ev_nan_target": [*EV, "--target", f"cartpole:{B}/nan.yaml:source"],
     "ev_inf_target": [*EV, "--target", f"cartpole:{B}/inf.yaml:source"],
     "ev_deep_target": [*EV, "--target", f"cartpole:{B}/deep.yaml:source"],
