@@ -18,7 +18,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim2real.envs.registry import resolve_env
-from sim2real.errors import ConfigError
+from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.randomization.adr import ADRConfig
 from sim2real.resources import data_dir, find_data_file
 from sim2real.strict import StrictModel
@@ -344,8 +344,14 @@ def _source_env_settings(source: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(source.get("pretrain"), str):
         path = find_data_file("configs", source["pretrain"])
     elif isinstance(source.get("run"), str):
-        run = Path(source["run"])
-        candidates = [run / "config.yaml", data_dir("policies") / source["run"] / "config.yaml"]
+        from sim2real.training.run_dir import RunDir  # run_dir imports this module
+        from sim2real.zoo import resolve_location
+
+        try:
+            run = resolve_location(source["run"])
+        except Sim2RealError:
+            return {}  # an unknown zoo name is reported where the source is opened
+        candidates = [RunDir(run).config, RunDir(data_dir("policies") / source["run"]).config]
         path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         return {}

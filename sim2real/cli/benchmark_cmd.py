@@ -47,13 +47,9 @@ def benchmark(
     from sim2real.benchmark.suite import is_suite_file
 
     overrides = _overrides(set_, seeds, workers, backend)
-    if is_suite_file(config):
+    if quick or is_suite_file(config):  # --quick on a plain benchmark is refused there
         _suite(config, out, overrides, quick=quick, as_json=as_json, quiet=quiet)
         return
-    if quick:
-        raise ConfigError(
-            f"--quick: {config} is not a suite config (try: sim2real benchmark suite)"
-        )
     cfg = load_benchmark_config(config, overrides)
     check_benchmark_out(out, cfg.run_key())
     show = not (quiet or as_json)
@@ -87,8 +83,12 @@ def _suite(
     import shlex
     import sys
 
-    from sim2real.benchmark.suite import load_suite_config, run_suite
+    from sim2real.benchmark.suite import is_suite_file, load_suite_config, run_suite
 
+    if not is_suite_file(config):
+        raise ConfigError(
+            f"--quick: {config} is not a suite config (see: sim2real benchmark suite)"
+        )
     suite = load_suite_config(config)
     check_suite_out(out, suite.suite, quick)
     show = not (quiet or as_json)

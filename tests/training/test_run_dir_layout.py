@@ -38,6 +38,8 @@ FOLDER = re.compile(r"^(checkpoints|best_model)(/.*)?$")
 ALLOWED = {
     ("cli/export_cmd.py", "best_model.zip"): "the --best option's help text names the file",
     ("cli/export_cmd.py", "vecnormalize.pkl"): "the --vecnormalize option's help text names it",
+    ("cli/examples.py", "model.zip"): "a --help example exports a bare SB3 model file",
+    ("cli/examples.py", "vecnormalize.pkl"): "the same example passes its statistics file",
 }
 
 
