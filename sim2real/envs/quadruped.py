@@ -21,23 +21,38 @@ Observation (46 entries, names in ``observation_names``):
 ``<joint>_pos``        joint angle minus its nominal standing angle (rad)
 ``<joint>_vel``        joint velocity (rad/s)
 ``<joint>_prev_act``   the action executed in the previous control step (after latency)
+``command_vx``         the commanded forward speed (m/s; drawn per episode from
+                       ``command_range``)
 =====================  ===================================================================
 
-Reward per step (terms in ``info``), in the style of legged-locomotion work (legged_gym,
-Minitaur): ``forward`` = world-frame forward velocity vx (m/s); ``alive`` = +0.25;
-``energy`` = -0.0005 * sum|tau * qdot| (W); ``drift`` = -0.5 * vy^2; ``orientation`` =
--0.5 * (gx^2 + gy^2) (tilt). The episode terminates when the trunk drops below 0.15 m or its
-z axis tilts more than 0.8 rad from vertical (roll, pitch or both).
+Reward (``reward=`` constructor argument; terms in ``info`` as ``reward_<term>``, summing to
+the reward):
+
+* ``legged_gym`` (default): track the commanded forward speed, with legged_gym's penalties on
+  vertical and rolling motion, tilt, trunk height, torques, joint velocities and accelerations,
+  action rate, a feet-air-time reward and a collision penalty on thighs and calves
+  (:mod:`sim2real.envs.legged_reward` lists each term and its source). The episode also ends
+  when the trunk touches the floor.
+* ``forward``: run as fast as possible, in the style of Minitaur/PyBullet locomotion work:
+  ``forward`` = world-frame forward velocity vx (m/s); ``alive`` = +0.25; ``energy`` =
+  -0.0005 * sum|tau * qdot| (W); ``drift`` = -0.5 * vy^2; ``orientation`` = -0.5 * (gx^2 + gy^2).
+
+With either reward the episode terminates when the trunk drops below 0.15 m or its z axis tilts
+more than 0.8 rad from vertical (roll, pitch or both). ``info["x_velocity"]`` is the world-frame
+forward velocity (m/s) in both.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pybullet as _pb  # already imported (quietly) by sim2real.envs.base
 
 from sim2real.envs.body_dynamics import BodyDynamics
+from sim2real.envs.legged_reward import LeggedGymReward, LeggedGymScales, LeggedState
+from sim2real.envs.parameters import ParameterValue
 from sim2real.envs.pd_control import JointPDController
 from sim2real.envs.pd_robot import PDRobotEnv
 
@@ -45,6 +60,9 @@ __all__ = ["A1Env", "A1Task"]
 
 _LEGS = ("FR", "FL", "RR", "RL")
 _JOINTS = tuple(f"{leg}_{part}_joint" for leg in _LEGS for part in ("hip", "upper", "lower"))
+#: Links whose floor contacts the reward reads: trunk, thighs, calves, feet (the URDF's names).
+CONTACT_LINKS = ("trunk", *(f"{leg}_{part}" for part in ("upper", "lower", "toe") for leg in _LEGS))
+A1Reward = Literal["legged_gym", "forward"]
 
 
 class A1Task:
@@ -71,6 +89,7 @@ class A1Task:
         *(f"{j}_pos" for j in _JOINTS),
         *(f"{j}_vel" for j in _JOINTS),
         *(f"{j}_prev_act" for j in _JOINTS),
+        "command_vx",
     )
     physics_timestep: ClassVar[float] = 1.0 / 240.0
     default_frame_skip: ClassVar[int] = 4
@@ -90,8 +109,30 @@ class A1Task:
     orientation_weight: ClassVar[float] = 0.5
     min_height: ClassVar[float] = 0.15
     max_tilt: ClassVar[float] = 0.8
+    #: Scales of the ``legged_gym`` reward.
+    legged_gym_scales: ClassVar[LeggedGymScales] = LeggedGymScales()
 
     _pd: Any  # the engine's PD motors: command(targets), read() -> (3, n) q, qdot, tau
+
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        dynamics: Mapping[str, ParameterValue] | None = None,
+        reward: A1Reward = "legged_gym",
+        command_range: tuple[float, float] = (0.7, 0.7),
+    ) -> None:
+        """``reward``: ``legged_gym`` (track ``command_vx``) or ``forward`` (module docstring);
+        ``command_range``: low and high of the commanded forward speed (m/s), drawn uniformly
+        per episode (a fixed speed when equal)."""
+        if reward not in ("legged_gym", "forward"):
+            raise ValueError(f"reward={reward!r} is not an A1 reward; use 'legged_gym' or 'forward'")
+        low, high = (float(v) for v in command_range)
+        if not -2.0 <= low <= high <= 2.0:
+            raise ValueError(
+                f"command_range={command_range!r}: expected low <= high within [-2, 2] m/s"
+            )
+        self.reward_kind, self.command_range = reward, (low, high)
+        super().__init__(render_mode=render_mode, dynamics=dynamics)  # type: ignore[call-arg]
 
     def _init_task(self) -> None:
         """Allocate the task's buffers (called from ``_load``)."""
@@ -104,6 +145,11 @@ class A1Task:
         self._power = np.zeros(n)
         self._base = (self.initial_height, 0.0, 0.0, 1.0, 0.0, 0.0)
         self._cos_max_tilt = float(np.cos(self.max_tilt))
+        self._command = self.command_range[0]
+        self._base_frame = (0.0,) * 8  # trunk-frame vx, vy, vz, wx, wy, wz, gx, gy
+        self._legged = LeggedGymReward(
+            n, 4, self.physics_timestep * self.default_frame_skip, self.legged_gym_scales
+        )
 
     def _reset_task(self, rng: np.random.Generator) -> np.ndarray:
         """Command the nominal pose, clear the action history; return the initial joint angles
@@ -112,12 +158,28 @@ class A1Task:
         self._pd.command(self._nominal.tolist())
         self._prev_action.fill(0.0)
         self._joint_buf.fill(0.0)
+        self._legged.reset()
+        low, high = self.command_range
+        self._command = float(rng.uniform(low, high)) if high > low else low
         return self._nominal + noise
 
     def _base_state(self) -> tuple[float, ...]:
         """Trunk height z, its rotation matrix (world from trunk, row major: r0..r8), world
         linear velocity (vx, vy, vz) and world angular velocity (wx, wy, wz): 16 numbers."""
         raise NotImplementedError
+
+    def _contact_forces(self) -> np.ndarray:
+        """Normal force (N) the floor exerts on each of :data:`CONTACT_LINKS` now."""
+        raise NotImplementedError
+
+    def _task_state(self) -> list[float]:
+        return [self._command, *self._prev_action.tolist(), *self._legged.state()]
+
+    def _set_task_state(self, values: np.ndarray) -> None:
+        n = len(_JOINTS)
+        self._command = float(values[0])
+        self._prev_action[:] = values[1 : 1 + n]
+        self._legged.set_state(values[1 + n : 1 + n + self._legged.state_size])
 
     def _apply_action(self, action: np.ndarray) -> None:
         np.multiply(action, self.action_range, out=self._target)
@@ -144,10 +206,42 @@ class A1Task:
         )
         np.subtract(self._joint_buf[0], self._nominal, out=obs[10 : 10 + n])
         obs[10 + n : 10 + 2 * n] = self._joint_buf[1]
-        obs[10 + 2 * n :] = self._prev_action
+        obs[10 + 2 * n : 10 + 3 * n] = self._prev_action
+        obs[-1] = self._command
+        self._base_frame = (*obs[4:10].tolist(), float(obs[1]), float(obs[2]))
         return obs.copy()
 
     def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
+        if self.reward_kind == "forward":
+            return self._forward_reward()
+        return self._legged_gym_reward()
+
+    def _fallen(self) -> bool:
+        z, _, _, cos_tilt, _, _ = self._base
+        return z < self.min_height or cos_tilt < self._cos_max_tilt
+
+    def _legged_gym_reward(self) -> tuple[float, bool, dict[str, Any]]:
+        vx, vy, vz, wx, wy, wz, gx, gy = self._base_frame
+        forces = self._contact_forces()
+        self._legged.dt = self.control_dt  # type: ignore[attr-defined]
+        state = LeggedState(
+            height=self._base[0],
+            velocity=(vx, vy, vz),
+            angular_velocity=(wx, wy, wz),
+            gravity_xy=(gx, gy),
+            joint_torque=self._joint_buf[2],
+            joint_velocity=self._joint_buf[1],
+            action=self._prev_action,
+            feet_force=forces[9:13],
+            leg_force=forces[1:9],
+            command=self._command,
+        )
+        reward, info = self._legged(state)
+        base_contact = bool(forces[0] > self.legged_gym_scales.contact_force)
+        info["x_velocity"] = self._base[4]
+        return reward, base_contact or self._fallen(), info
+
+    def _forward_reward(self) -> tuple[float, bool, dict[str, Any]]:
         z, r6, r7, cos_tilt, vx, vy = self._base
         np.multiply(self._joint_buf[1], self._joint_buf[2], out=self._power)
         power = float(np.abs(self._power, out=self._power).sum())
@@ -155,7 +249,6 @@ class A1Task:
         drift = -self.drift_weight * vy * vy
         orientation = -self.orientation_weight * (r6 * r6 + r7 * r7)
         reward = vx + self.alive_bonus + energy + drift + orientation
-        fallen = z < self.min_height or cos_tilt < self._cos_max_tilt
         info = {
             "reward_forward": vx,
             "reward_alive": self.alive_bonus,
@@ -164,7 +257,7 @@ class A1Task:
             "reward_orientation": orientation,
             "x_velocity": vx,
         }
-        return reward, fallen, info
+        return reward, self._fallen(), info
 
     def _camera_distance(self) -> float:
         return 1.2
@@ -187,6 +280,12 @@ class A1Env(A1Task, PDRobotEnv):
         infos = [p.getJointInfo(robot, j) for j in range(p.getNumJoints(robot))]
         index = {info[1].decode(): j for j, info in enumerate(infos)}
         self._joints = [index[name] for name in _JOINTS]
+        links = {info[12].decode(): j for j, info in enumerate(infos)} | {"trunk": -1}
+        # slot of each link index + 1 (the trunk is -1) in CONTACT_LINKS, or len(CONTACT_LINKS)
+        self._contact_slot = np.full(len(infos) + 1, len(CONTACT_LINKS))
+        for slot, name in enumerate(CONTACT_LINKS):
+            self._contact_slot[links[name] + 1] = slot
+        self._forces = np.zeros(len(CONTACT_LINKS) + 1)
         self._init_task()
         self._pd = JointPDController(
             self._cid,
@@ -212,3 +311,11 @@ class A1Env(A1Task, PDRobotEnv):
         (_, _, z), orn = _pb.getBasePositionAndOrientation(robot, physicsClientId=cid)
         lin, ang = _pb.getBaseVelocity(robot, physicsClientId=cid)
         return (z, *_pb.getMatrixFromQuaternion(orn), *lin, *ang)
+
+    def _contact_forces(self) -> np.ndarray:
+        forces, slots = self._forces, self._contact_slot
+        forces.fill(0.0)
+        points = _pb.getContactPoints(self._robot, self._floor, physicsClientId=self._cid)
+        for point in points:
+            forces[slots[point[3] + 1]] += point[9]
+        return forces[:-1]

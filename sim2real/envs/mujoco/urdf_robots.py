@@ -27,7 +27,7 @@ from sim2real.envs.mujoco.body_dynamics import MujocoBodyDynamics
 from sim2real.envs.mujoco.pd import MujocoJointPD
 from sim2real.envs.mujoco.urdf import UrdfModel, new_model
 from sim2real.envs.pd_robot import PDControlled
-from sim2real.envs.quadruped import A1Task
+from sim2real.envs.quadruped import CONTACT_LINKS, A1Task
 from sim2real.errors import PhysicsError
 
 __all__ = ["A1MujocoEnv", "KukaReachMujocoEnv", "UrdfMujocoEnv"]
@@ -129,7 +129,16 @@ class A1MujocoEnv(A1Task, UrdfMujocoEnv):
 
     def _load(self) -> MujocoBodyDynamics:
         dynamics = self._load_robot(self.nominal_kp, self.nominal_kd)
-        self._trunk = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_BODY, "trunk")
+        m = self.model
+        self._trunk = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, "trunk")
+        # slot of each geom's body in CONTACT_LINKS, or len(CONTACT_LINKS); -1 marks the floor
+        body_slot = np.full(m.nbody, len(CONTACT_LINKS))
+        for slot, name in enumerate(CONTACT_LINKS):
+            body_slot[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, name)] = slot
+        self._geom_slot = body_slot[m.geom_bodyid]
+        self._geom_slot[m.geom_bodyid == 0] = -1
+        self._forces = np.zeros(len(CONTACT_LINKS) + 1)
+        self._wrench = np.zeros(6)
         self._init_task()
         return dynamics
 
@@ -150,6 +159,17 @@ class A1MujocoEnv(A1Task, UrdfMujocoEnv):
         )
         vx, vy, vz = vx + wy * oz - wz * oy, vy + wz * ox - wx * oz, vz + wx * oy - wy * ox
         return (float(d.xipos[b, 2]), *rot, vx, vy, vz, wx, wy, wz)
+
+    def _contact_forces(self) -> np.ndarray:
+        m, d, forces, slots = self.model, self.data, self._forces, self._geom_slot
+        forces.fill(0.0)
+        for i in range(d.ncon):
+            contact = d.contact[i]
+            a, b = slots[contact.geom1], slots[contact.geom2]
+            if a == -1 or b == -1:  # a robot-floor contact
+                mujoco.mj_contactForce(m, d, i, self._wrench)
+                forces[b if a == -1 else a] += self._wrench[0]
+        return forces[:-1]
 
     def _camera_distance(self) -> float:
         return 1.2
