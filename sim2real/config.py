@@ -25,6 +25,7 @@ from sim2real.strict import StrictModel
 
 __all__ = [
     "ACTIVATIONS",
+    "AdaptationConfig",
     "EvalConfig",
     "ExperimentConfig",
     "PolicyConfig",
@@ -144,6 +145,45 @@ class PolicyConfig(StrictModel):
         return v
 
 
+class AdaptationConfig(StrictModel):
+    """Online adaptation (RMA, Kumar et al. 2021) in two phases, both in one ``pretrain`` run.
+
+    Phase 1 trains the policy on the observation plus a latent ``z = env_encoder(dynamics)`` of
+    the true (sampled) dynamics parameters; phase 2 freezes it and regresses ``z`` from the last
+    ``history`` (observation, action) pairs with the adaptation module, on rollouts driven by the
+    module's own estimate. Deployment runs policy + adaptation module, never the true parameters.
+    """
+
+    latent_dim: int = Field(default=8, ge=1, le=256)
+    """Size of the dynamics latent ``z`` (RMA: 8)."""
+    encoder: list[int] = Field(default_factory=lambda: [64, 32])
+    """Hidden layers of the env encoder MLP (normalized parameters -> ``z``)."""
+    history: int = Field(default=50, ge=1, le=1000)
+    """(observation, action) pairs the adaptation module reads (RMA: 50)."""
+    module: list[int] = Field(default_factory=lambda: [256, 128])
+    """Hidden layers of the adaptation MLP over the flattened history (RMA uses a 1-D CNN)."""
+    timesteps: int = Field(default=20_000, ge=1, le=MAX_TIMESTEPS)
+    """Phase-2 budget in environment steps (summed over ``n_envs``); recorded in the run's
+    ``summary.json`` next to phase 1's ``total_timesteps``."""
+    rollout: int = Field(default=1000, ge=1, le=MAX_ROLLOUT)
+    """Phase 2: environment steps per env collected with the current module between updates."""
+    epochs: int = Field(default=4, ge=1, le=1000)
+    """Phase 2: passes over each rollout."""
+    batch_size: int = Field(default=256, ge=1, le=1_000_000)
+    """Phase 2: minibatch size of the regression."""
+    learning_rate: float = Field(default=1e-3, gt=0, le=1.0)
+    """Phase 2: Adam learning rate."""
+
+    @field_validator("encoder", "module")
+    @classmethod
+    def _layers(cls, v: list[int]) -> list[int]:
+        if any(not 0 < x <= MAX_LAYER_WIDTH for x in v):
+            raise ValueError(f"layer sizes must be positive integers, at most {MAX_LAYER_WIDTH}")
+        if len(v) > MAX_LAYERS:
+            raise ValueError(f"at most {MAX_LAYERS} hidden layers")
+        return v
+
+
 class EvalConfig(StrictModel):
     """Periodic deterministic evaluation on the source domain and on fixed target domains."""
 
@@ -214,6 +254,9 @@ class ExperimentConfig(StrictModel):
     torch_threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
     """Torch intra-op threads (at most ``MAX_THREADS``); null picks 1 on machines with <= 4
     cores (measured fastest)."""
+    adaptation: AdaptationConfig | None = None
+    """Online adaptation (RMA): phase 1 with the true dynamics encoded, phase 2 the adaptation
+    module (:class:`AdaptationConfig`); PPO only. Null: a plain policy."""
 
     @field_validator("hyperparams")
     @classmethod
@@ -243,6 +286,14 @@ class ExperimentConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _adaptation_needs_ppo(self) -> ExperimentConfig:
+        if self.adaptation is not None and self.algo != "ppo":
+            raise ValueError(f"adaptation: needs algo ppo (got {self.algo}); set algo: ppo")
+        if self.adaptation is not None and self.policy.kwargs.get("features_extractor_class"):
+            raise ValueError("adaptation: sets the features extractor; drop it from policy.kwargs")
+        return self
+
+    @model_validator(mode="after")
     def _known_env(self) -> ExperimentConfig:
         """The env exists (third-party settings are recorded for this process)."""
         try:
@@ -258,6 +309,8 @@ class ExperimentConfig(StrictModel):
         configs of sim2real envs (and the cache keys hashed from them) written before those
         options existed stay the same."""
         data = _drop_env_defaults(self.model_dump(mode="json"))
+        if data.get("adaptation") is None:
+            data.pop("adaptation", None)  # configs (and cache keys) written before it stay the same
         if not data["policy"].get("critic_layer_norm"):
             data["policy"].pop("critic_layer_norm", None)
         return data

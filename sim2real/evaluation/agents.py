@@ -148,4 +148,11 @@ def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu
         return ArtifactAgent(ctrl, folder.name, source.get("env"))
     from sim2real.training import load_policy
 
-    return SB3Agent(load_policy(path, device=device))
+    loaded = load_policy(path, device=device)
+    from sim2real.adaptation.networks import RMAPolicy
+
+    if isinstance(loaded.model.policy, RMAPolicy):  # policy + adaptation module, never the truth
+        from sim2real.adaptation.agent import AdaptedAgent
+
+        return AdaptedAgent(loaded)
+    return SB3Agent(loaded)
