@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from sim2real.controller.history import MAX_HISTORY
 from sim2real.envs.registry import resolve_env
 from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.randomization.adr import ADRConfig
@@ -27,6 +28,7 @@ __all__ = [
     "ACTIVATIONS",
     "EvalConfig",
     "ExperimentConfig",
+    "HistoryConfig",
     "PolicyConfig",
     "StrictModel",
     "apply_overrides",
@@ -144,6 +146,17 @@ class PolicyConfig(StrictModel):
         return v
 
 
+class HistoryConfig(StrictModel):
+    """Observation history: the policy also sees the last ``length`` observations (and the
+    actions sent after them); layout, names and episode-start rule in
+    :mod:`sim2real.controller.history`."""
+
+    length: int = Field(ge=1, le=MAX_HISTORY)
+    """Past steps the policy sees (1 to ``MAX_HISTORY``)."""
+    actions: bool = True
+    """Also feed the action sent after each past observation."""
+
+
 class EvalConfig(StrictModel):
     """Periodic deterministic evaluation on the source domain and on fixed target domains."""
 
@@ -191,6 +204,8 @@ class ExperimentConfig(StrictModel):
     rl-zoo3: ``learning_rate: lin_3e-4`` (linear schedule), ``noise_type``/``noise_std``."""
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     """Policy architecture."""
+    history: HistoryConfig | None = None
+    """Observation history fed to the policy (``{length: 4, actions: true}``), or null."""
     n_envs: int = Field(default=1, ge=1, le=MAX_ENVS)
     """Parallel training environments (at most ``MAX_ENVS``)."""
     vec_env: Literal["dummy", "subproc"] = "dummy"
@@ -254,10 +269,12 @@ class ExperimentConfig(StrictModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (ADR settings included).
 
-        ``policy.critic_layer_norm`` and the env settings appear only when not default, so
+        ``policy.critic_layer_norm``, ``history`` and the env settings appear only when not default, so
         configs of sim2real envs (and the cache keys hashed from them) written before those
         options existed stay the same."""
         data = _drop_env_defaults(self.model_dump(mode="json"))
+        if data.get("history") is None:
+            data.pop("history", None)
         if not data["policy"].get("critic_layer_norm"):
             data["policy"].pop("critic_layer_norm", None)
         return data
