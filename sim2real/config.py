@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from sim2real.controller.history import MAX_HISTORY
 from sim2real.envs.registry import resolve_env
 from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.randomization.adr import ADRConfig
@@ -28,6 +29,7 @@ __all__ = [
     "AdaptationConfig",
     "EvalConfig",
     "ExperimentConfig",
+    "HistoryConfig",
     "PolicyConfig",
     "StrictModel",
     "apply_overrides",
@@ -158,8 +160,9 @@ class AdaptationConfig(StrictModel):
     """Size of the dynamics latent ``z`` (RMA: 8)."""
     encoder: list[int] = Field(default_factory=lambda: [64, 32])
     """Hidden layers of the env encoder MLP (normalized parameters -> ``z``)."""
-    history: int = Field(default=50, ge=1, le=1000)
-    """(observation, action) pairs the adaptation module reads (RMA: 50)."""
+    history: int = Field(default=50, ge=1, le=MAX_HISTORY)
+    """Past (observation, action) pairs the adaptation module reads besides the current
+    observation (RMA: 50), in :mod:`sim2real.controller.history`'s layout."""
     module: list[int] = Field(default_factory=lambda: [256, 128])
     """Hidden layers of the adaptation MLP over the flattened history (RMA uses a 1-D CNN)."""
     timesteps: int = Field(default=20_000, ge=1, le=MAX_TIMESTEPS)
@@ -182,6 +185,17 @@ class AdaptationConfig(StrictModel):
         if len(v) > MAX_LAYERS:
             raise ValueError(f"at most {MAX_LAYERS} hidden layers")
         return v
+
+
+class HistoryConfig(StrictModel):
+    """Observation history: the policy also sees the last ``length`` observations (and the
+    actions sent after them); layout, names and episode-start rule in
+    :mod:`sim2real.controller.history`."""
+
+    length: int = Field(ge=1, le=MAX_HISTORY)
+    """Past steps the policy sees (1 to ``MAX_HISTORY``)."""
+    actions: bool = True
+    """Also feed the action sent after each past observation."""
 
 
 class EvalConfig(StrictModel):
@@ -231,6 +245,8 @@ class ExperimentConfig(StrictModel):
     rl-zoo3: ``learning_rate: lin_3e-4`` (linear schedule), ``noise_type``/``noise_std``."""
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     """Policy architecture."""
+    history: HistoryConfig | None = None
+    """Observation history fed to the policy (``{length: 4, actions: true}``), or null."""
     n_envs: int = Field(default=1, ge=1, le=MAX_ENVS)
     """Parallel training environments (at most ``MAX_ENVS``)."""
     vec_env: Literal["dummy", "subproc"] = "dummy"
@@ -291,6 +307,11 @@ class ExperimentConfig(StrictModel):
             raise ValueError(f"adaptation: needs algo ppo (got {self.algo}); set algo: ppo")
         if self.adaptation is not None and self.policy.kwargs.get("features_extractor_class"):
             raise ValueError("adaptation: sets the features extractor; drop it from policy.kwargs")
+        if self.adaptation is not None and self.history is not None:
+            raise ValueError(
+                "adaptation: the adaptation module keeps its own history (adaptation.history); "
+                "drop the history: block"
+            )
         return self
 
     @model_validator(mode="after")
@@ -305,12 +326,14 @@ class ExperimentConfig(StrictModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (ADR settings included).
 
-        ``policy.critic_layer_norm`` and the env settings appear only when not default, so
+        ``policy.critic_layer_norm``, ``history`` and the env settings appear only when not default, so
         configs of sim2real envs (and the cache keys hashed from them) written before those
         options existed stay the same."""
         data = _drop_env_defaults(self.model_dump(mode="json"))
+        if data.get("history") is None:
+            data.pop("history", None)
         if data.get("adaptation") is None:
-            data.pop("adaptation", None)  # configs (and cache keys) written before it stay the same
+            data.pop("adaptation", None)
         if not data["policy"].get("critic_layer_norm"):
             data["policy"].pop("critic_layer_norm", None)
         return data

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from sim2real.adaptation.networks import RMAPolicy, rma_actions
-from sim2real.controller.pair_history import PairHistory
+from sim2real.controller.history import HistoryBuffer
 
 __all__ = ["AdaptedAgent", "normalize_part"]
 
@@ -38,13 +38,14 @@ class AdaptedAgent:
     policy: Any
     label: str | None = None
     kind: str = "rma"
-    _history: PairHistory = field(init=False, repr=False)
+    _history: HistoryBuffer = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         rma = self.rma
-        self._history = PairHistory(
-            rma.adaptation.history, rma.env_encoder.n_obs, rma.adaptation.n_act
+        self._history = HistoryBuffer(
+            rma.adaptation.spec, rma.env_encoder.n_obs, rma.adaptation.n_act
         )
+        self._latent = np.zeros(rma.adaptation.net[-1].out_features, np.float32)
         space = self.policy.model.action_space
         self._low, self._high = space.low, space.high
 
@@ -80,25 +81,26 @@ class AdaptedAgent:
         """Action shape the model produces."""
         return tuple(self.policy.model.action_space.shape or ())
 
+    @property
     def latent(self) -> np.ndarray:
-        """The current estimate ``z_hat`` from the history."""
-        with torch.no_grad():
-            window = torch.as_tensor(self._history.window, device=self.rma.device)
-            return self.rma.adaptation(window)[0].cpu().numpy()
+        """The estimate ``z_hat`` the last action was computed with."""
+        return self._latent.copy()
 
     def act(self, obs: np.ndarray) -> np.ndarray:
-        """Deterministic action on the estimated latent; the pair joins the history."""
+        """Deterministic action on the latent estimated from the history (the observation
+        joins it first, the action after)."""
         rma = self.rma
         x = normalize_part(self.policy.vec_normalize, obs, rma.env_encoder.n_obs)
+        window = self._history.observe(x)
         with torch.no_grad():
-            window = torch.as_tensor(self._history.window, device=rma.device)
-            z_hat = rma.adaptation(window)
+            z_hat = rma.adaptation(torch.as_tensor(window[None], device=rma.device))
             xt = torch.as_tensor(x[None], device=rma.device)
             action = rma_actions(rma, xt, z_hat)[0].cpu().numpy()
+        self._latent = z_hat[0].cpu().numpy()
         action = np.clip(action, self._low, self._high)
-        self._history.push(x[None], action[None])
+        self._history.record(action)
         return action
 
     def reset(self) -> None:
-        """Empty the history (a new episode)."""
-        self._history.reset()
+        """Start an episode (clears the history)."""
+        self._history.clear()

@@ -4,9 +4,10 @@ holds both, so ``model.zip``, ``sim2real inspect`` and transfer see them as name
 * ``features_extractor.env_encoder``: MLP from the normalized dynamics parameters (the last
   ``n_dynamics`` observation entries) to the latent ``z``; the features are ``[obs, z]``,
   shared by actor and critic.
-* ``adaptation.net``: MLP from the flattened history of the last ``history`` (normalized
-  observation, action) pairs to an estimate of ``z`` (RMA uses a 1-D CNN over 50 pairs; an MLP
-  over the flattened window is simpler to export and enough for these robots).
+* ``adaptation.net``: MLP from the normalized current observation and the last ``history``
+  (normalized observation, action) pairs (the input of
+  :class:`~sim2real.controller.history.HistoryBuffer`) to an estimate of ``z``. RMA uses a 1-D
+  CNN over 50 pairs; an MLP over the flattened window exports as plain matrices.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
+
+from sim2real.controller.history import HistorySpec
 
 __all__ = [
     "AdaptationModule",
@@ -68,18 +71,19 @@ class EnvEncoderExtractor(BaseFeaturesExtractor):
 
 
 class AdaptationModule(nn.Module):
-    """``history (batch, history, obs + act) -> z`` estimate, an MLP over the flattened window."""
+    """``history input (batch, HistorySpec(history).input_size(n_obs, n_act)) -> z`` estimate."""
 
     def __init__(
         self, n_obs: int, n_act: int, history: int, latent_dim: int, hidden: Sequence[int]
     ) -> None:
         super().__init__()
         self.n_obs, self.n_act, self.history = n_obs, n_act, history
-        self.net = mlp(history * (n_obs + n_act), hidden, latent_dim)
+        self.spec = HistorySpec(history, actions=True)
+        self.net = mlp(self.spec.input_size(n_obs, n_act), hidden, latent_dim)
 
     def forward(self, history: torch.Tensor) -> torch.Tensor:
-        """The latent estimate for each window."""
-        return self.net(history.reshape(history.shape[0], -1))
+        """The latent estimate for each history input."""
+        return self.net(history)
 
 
 class RMAPolicy(ActorCriticPolicy):

@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sim2real.adaptation.networks import RMAPolicy, rma_actions
 from sim2real.config import ExperimentConfig
-from sim2real.controller.pair_history import PairHistory
+from sim2real.controller.history import HistoryBuffer
 from sim2real.errors import ConfigError
 
 __all__ = ["PHASE2_SEED_OFFSET", "Phase2Report", "train_adaptation"]
@@ -73,25 +73,29 @@ def _collect(
     state: dict[str, Any],
     n: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` steps per env driven by the module's estimate; returns (windows, true latents)."""
-    hist: PairHistory = state["history"]
+    """``n`` steps per env driven by the module's estimate; returns (history inputs, true
+    latents)."""
+    buffers: list[HistoryBuffer] = state["history"]
     n_obs = policy.env_encoder.n_obs
     low, high = venv.action_space.low, venv.action_space.high  # type: ignore[attr-defined]
     windows, targets = [], []
     obs = state["obs"]
     for _ in range(n):
-        full = vn.normalize_obs(obs) if vn is not None else obs
-        x = torch.as_tensor(np.asarray(full, dtype=np.float32), device=policy.device)
-        window = torch.as_tensor(hist.window, device=policy.device)
+        full = np.asarray(vn.normalize_obs(obs) if vn is not None else obs, dtype=np.float32)
+        window = np.stack([b.observe(row) for b, row in zip(buffers, full[:, :n_obs])])
+        x = torch.as_tensor(full, device=policy.device)
         with torch.no_grad():
             z = policy.env_encoder.latent(x)
-            action = rma_actions(policy, x[:, :n_obs], policy.adaptation(window))
-        windows.append(hist.window.copy())
+            z_hat = policy.adaptation(torch.as_tensor(window, device=policy.device))
+            action = rma_actions(policy, x[:, :n_obs], z_hat)
+        windows.append(window)
         targets.append(z.cpu().numpy())
         act = np.clip(action.cpu().numpy(), low, high)
         obs, _, dones, _ = venv.step(act)
-        hist.push(np.asarray(full, dtype=np.float32)[:, :n_obs], act)
-        hist.reset(dones)
+        for b, a, done in zip(buffers, act, dones):
+            b.record(a)
+            if done:
+                b.clear()
     state["obs"] = obs
     return np.concatenate(windows), np.concatenate(targets)
 
@@ -143,8 +147,9 @@ def train_adaptation(
     optimizer = torch.optim.Adam(policy.adaptation.parameters(), lr=cfg.learning_rate)
     rng = np.random.default_rng(config.seed + PHASE2_SEED_OFFSET)
     n_envs = venv.num_envs
-    history = PairHistory(cfg.history, policy.env_encoder.n_obs, policy.adaptation.n_act, n_envs)
-    state: dict[str, Any] = {"history": history, "obs": venv.reset()}
+    spec, n_obs, n_act = policy.adaptation.spec, policy.env_encoder.n_obs, policy.adaptation.n_act
+    buffers = [HistoryBuffer(spec, n_obs, n_act) for _ in range(n_envs)]
+    state: dict[str, Any] = {"history": buffers, "obs": venv.reset()}
     report, t0 = Phase2Report(), time.perf_counter()
     try:
         while report.steps < cfg.timesteps:

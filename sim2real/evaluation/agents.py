@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from sim2real.controller.artifact import METADATA_FILE
+from sim2real.controller.history import HistoryBuffer
 from sim2real.zoo import resolve_location
 
 if TYPE_CHECKING:  # the training package imports evaluation (its eval callback)
@@ -45,13 +46,24 @@ class SB3Agent:
     """A loaded SB3 policy acting like at evaluation: ``predict(normalize_obs(obs))``.
 
     Actions are deterministic unless ``deterministic`` is off; ``label`` replaces the policy's
-    default name.
+    default name. A policy trained with an observation history keeps it here (the same
+    :class:`~sim2real.controller.history.HistoryBuffer` as training's wrapper and the
+    controller): it acts on the env's own observations, like an exported policy.
     """
 
     policy: LoadedPolicy
     deterministic: bool = True
     label: str | None = None
     kind: str = "sb3"
+    _history: HistoryBuffer | None = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        spec = self.policy.history
+        if spec is not None:
+            n_act = int(np.prod(self.policy.model.action_space.shape or (1,)))
+            n_input = int(np.prod(self.policy.model.observation_space.shape or (1,)))
+            n_obs = (n_input - spec.length * (n_act if spec.actions else 0)) // (spec.length + 1)
+            self._history = HistoryBuffer(spec, n_obs, n_act)
 
     @property
     def name(self) -> str:
@@ -70,7 +82,9 @@ class SB3Agent:
 
     @property
     def obs_shape(self) -> tuple[int, ...]:
-        """Observation shape the model expects."""
+        """Observation shape the agent takes (the env's; without the history it keeps)."""
+        if self._history is not None:
+            return (self._history.n_obs,)
         return tuple(self.policy.model.observation_space.shape or ())
 
     @property
@@ -81,11 +95,18 @@ class SB3Agent:
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic action (unless ``deterministic`` is off)."""
         vn = self.policy.vec_normalize
+        if self._history is not None:
+            obs = self._history.observe(np.asarray(obs, np.float32)).copy()
         x = vn.normalize_obs(obs) if vn is not None else obs
-        return self.policy.model.predict(x, deterministic=self.deterministic)[0]
+        action = self.policy.model.predict(x, deterministic=self.deterministic)[0]
+        if self._history is not None:
+            self._history.record(action)
+        return action
 
     def reset(self) -> None:
-        """Stateless."""
+        """Start an episode (clears the observation history, if any)."""
+        if self._history is not None:
+            self._history.clear()
 
 
 @dataclass

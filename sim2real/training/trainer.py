@@ -190,6 +190,7 @@ def _wired(
         deterministic=config.eval.deterministic,
         at_start=config.eval.at_start,
         history=start.history(run),
+        config=config,
     )
     extra = list(builder.callbacks(run))
     evals.listeners.extend(cb for cb in extra if isinstance(cb, EvaluationListener))
