@@ -13,6 +13,12 @@ not run are listed in the output with the reason.
 
     python benchmarks/sim2sim.py --train [--robots cartpole hopper] [--episodes 10]
         [--runs runs/sim2sim] [--out benchmarks/results/sim2sim]
+        [--arms nominal source rma] [--seeds 0 1]
+
+Arms: ``nominal`` and ``source`` (the robot's config on that domain) and ``rma`` (online
+adaptation: ``configs/<config>_rma.yaml`` on the source domain, same phase-1 budget plus its
+phase 2, whose steps each run's ``summary.json`` records as ``pretrain_env_steps``). Seeds other
+than 0 go to ``<robot>_<arm>_s<seed>`` and columns ``<arm>/s<seed>``.
 
 Writes ``<out>/sim2sim.json`` (every return and length) and ``<out>/sim2sim.md`` (the table).
 """
@@ -72,25 +78,34 @@ NOT_RUN = {
     "manipulator": "not run: its MuJoCo twin (URDF loader) is not on main yet",
 }
 DOMAINS = ("nominal", "source")
-LABEL = {"nominal": "trained on nominal", "source": "trained on randomized source"}
+#: arm -> (config suffix, training domain)
+ARMS = {"nominal": ("", "nominal"), "source": ("", "source"), "rma": ("_rma", "source")}
+LABEL = {
+    "nominal": "trained on nominal",
+    "source": "trained on randomized source",
+    "rma": "source + adaptation (RMA)",
+}
 
 
-def pretrain_command(robot: str, domain: str, out: Path) -> list[str]:
+def pretrain_command(robot: str, arm: str, out: Path, seed: int = 0) -> list[str]:
     """The ``sim2real pretrain`` command line of one source."""
     config, sets = PRETRAIN[robot]
-    args = ["sim2real", "pretrain", config]
+    suffix, domain = ARMS[arm]
+    args = ["sim2real", "pretrain", config + suffix]
     for s in [*sets, f"domain={domain}"]:
         args += ["--set", s]
-    return [*args, "--seed", "0", "--out", str(out), "--quiet"]
+    return [*args, "--seed", str(seed), "--out", str(out), "--quiet"]
 
 
-def source_run(robot: str, domain: str, runs: Path, train: bool) -> tuple[Path | None, str]:
+def source_run(
+    robot: str, arm: str, runs: Path, train: bool, seed: int = 0
+) -> tuple[Path | None, str]:
     """The source's folder (``None`` if missing and not trained) and how it was made."""
-    if (robot, domain) in SHIPPED:
-        path = SHIPPED[(robot, domain)]
+    if (robot, arm) in SHIPPED and seed == 0:
+        path = SHIPPED[(robot, arm)]
         return path, f"shipped: {path.relative_to(ROOT)} (see its README.md)"
-    out = runs / f"{robot}_{domain}"
-    cmd = pretrain_command(robot, domain, out)
+    out = runs / (f"{robot}_{arm}" if seed == 0 else f"{robot}_{arm}_s{seed}")
+    cmd = pretrain_command(robot, arm, out, seed)
     text = "nice " + shlex.join(cmd)
     if RunDir(out).finished():
         return out, text
@@ -141,6 +156,11 @@ def _cell(row: dict[str, Any]) -> str:
     return f"{row['mean']:.0f}{ci}, {row['mean_length']:.0f} steps{walked}"
 
 
+def _label(key: str) -> str:
+    arm, _, seed = key.partition("/")
+    return LABEL.get(arm, arm) + (f", seed {seed[1:]}" if seed else "")
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The sim2sim table, one section per robot (rows: target; columns: the two sources)."""
     lines = [
@@ -158,10 +178,10 @@ def markdown(results: dict[str, Any]) -> str:
         if "skipped" in data:
             lines += [data["skipped"], ""]
             continue
-        domains = [d for d in DOMAINS if d in data["sources"]]
+        domains = list(data["sources"])
         lines += [f"Evaluated by `{data['command']}`; sources:"]
-        lines += [f"- {LABEL[d]}: `{data['sources'][d]['how']}`" for d in domains]
-        lines += ["", "| target | " + " | ".join(LABEL[d] for d in domains) + " |"]
+        lines += [f"- {_label(d)}: `{data['sources'][d]['how']}`" for d in domains]
+        lines += ["", "| target | " + " | ".join(_label(d) for d in domains) + " |"]
         lines += ["|---|" + "---:|" * len(domains)]
         first = data["sources"][domains[0]]["results"]
         for i, row in enumerate(first):
@@ -182,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/sim2sim"))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sim2sim")
     parser.add_argument("--train", action="store_true", help="Train missing sources.")
+    parser.add_argument("--arms", nargs="+", default=list(DOMAINS), choices=list(ARMS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument(
         "--merge", action="store_true", help="Keep the other robots of an existing sim2sim.json."
     )
@@ -209,12 +231,14 @@ def main(argv: list[str] | None = None) -> None:
             results["robots"][robot] = {"skipped": NOT_RUN.get(robot, "not run: unknown robot")}
             continue
         sources: dict[str, Any] = {}
-        for domain in DOMAINS:
-            path, how = source_run(robot, domain, args.runs, args.train)
-            if path is None:
-                continue
-            rows = evaluate_source(path, robot, args.episodes, args.seed)
-            sources[domain] = {"path": str(path), "how": how, "results": rows}
+        for arm in args.arms:
+            for seed in args.seeds:
+                path, how = source_run(robot, arm, args.runs, args.train, seed)
+                if path is None:
+                    continue
+                rows = evaluate_source(path, robot, args.episodes, args.seed)
+                key = arm if args.seeds == [0] else f"{arm}/s{seed}"
+                sources[key] = {"path": str(path), "how": how, "results": rows}
         results["robots"][robot] = (
             {"sources": sources, "command": results["command"]}
             if sources

@@ -45,7 +45,7 @@ class AdaptedAgent:
         self._history = HistoryBuffer(
             rma.adaptation.spec, rma.env_encoder.n_obs, rma.adaptation.n_act
         )
-        self._latent = np.zeros(rma.adaptation.net[-1].out_features, np.float32)
+        self._latent = np.zeros(rma.adaptation.latent_dim, np.float32)
         space = self.policy.model.action_space
         self._low, self._high = space.low, space.high
 

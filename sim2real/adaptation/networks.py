@@ -78,6 +78,7 @@ class AdaptationModule(nn.Module):
     ) -> None:
         super().__init__()
         self.n_obs, self.n_act, self.history = n_obs, n_act, history
+        self.latent_dim = latent_dim
         self.spec = HistorySpec(history, actions=True)
         self.net = mlp(self.spec.input_size(n_obs, n_act), hidden, latent_dim)
 

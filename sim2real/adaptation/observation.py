@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 from sim2real.envs.parameters import ParameterSpec
+from sim2real.errors import ConfigError
 
 __all__ = ["DynamicsObservation", "dynamics_names", "normalized_dynamics"]
 
@@ -62,8 +63,16 @@ class DynamicsObservation(gym.ObservationWrapper[Any, Any, Any], gym.utils.Recor
         space = env.observation_space
         if not isinstance(space, gym.spaces.Box) or len(space.shape or ()) != 1:
             raise ValueError(f"adaptation needs a flat Box observation, got {space}")
-        self.specs: dict[str, ParameterSpec] = dict(env.get_wrapper_attr("dynamics_specs")())
-        self._get = env.get_wrapper_attr("get_dynamics")
+        try:
+            self.specs: dict[str, ParameterSpec] = dict(env.get_wrapper_attr("dynamics_specs")())
+            self._get = env.get_wrapper_attr("get_dynamics")
+        except AttributeError:
+            self.specs = {}
+        if not self.specs:
+            raise ConfigError(
+                f"adaptation: env {env.spec.id if env.spec else env} exposes no dynamics "
+                "parameters to encode; use an env with parameters (see `sim2real envs`)"
+            )
         self.names = dynamics_names(self.specs)
         self.n_dynamics = len(self.names)
         low = np.concatenate([space.low, np.full(self.n_dynamics, -_CLIP)]).astype(np.float32)
