@@ -51,7 +51,7 @@ def test_dynamics_observation_carries_the_sampled_parameters() -> None:
     assert env.observation_space.shape == (base_dim + env.n_dynamics,)
     dyn = []
     for seed in (0, 1):
-        obs, info = env.reset(seed=seed)
+        obs, _ = env.reset(seed=seed)
         values = env.get_wrapper_attr("get_dynamics")()
         np.testing.assert_allclose(obs[base_dim:], normalized_dynamics(env.specs, values))
         dyn.append(obs[base_dim:])
