@@ -13,9 +13,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sim2real.controller.artifact import load_verified
+from sim2real.controller.adaptation import AdaptedPolicy
+from sim2real.controller.artifact import load_verified, read_verified
+from sim2real.controller.history import HistorySpec
 from sim2real.controller.numpy_backend import NumpyPolicy, _clip
 from sim2real.controller.onnx_backend import OnnxPolicy
+from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.errors import ModelFileError, SpaceMismatchError
 
 __all__ = ["Backend", "NonFinitePolicy", "PolicyController"]
@@ -59,6 +62,9 @@ class PolicyController:
         self.metadata = metadata
         self._policy = policy
         self.observation_names: list[str] = list(metadata["observation"]["names"])
+        adaptation = metadata.get("adaptation")
+        if adaptation:  # RMA: the base network's last inputs are the module's latent
+            self.observation_names = self.observation_names[: int(adaptation["observations"])]
         self.action_names: list[str] = list(metadata["action"]["names"])
         self.obs_shape = (len(self.observation_names),)
         self.action_low = np.asarray(metadata["action"]["low"], dtype=np.float32)
@@ -88,6 +94,7 @@ class PolicyController:
         self._output_finite = bool(getattr(policy, "output_finite", False))
         # no rate limit, nothing held and no output check: act keeps no state between calls
         self._stateless = self._output_finite and max_delta is None and on_nonfinite == "zeros"
+        self._record = getattr(policy, "record", None)  # a policy with a history (RMA)
         self._has_last = False
         self._last_obs = np.zeros(self.obs_shape, np.float32)
 
@@ -121,6 +128,8 @@ class PolicyController:
 
             n_obs, n_act = verified.weights.obs_dim, verified.weights.action_dim
             policy = OnnxPolicy(verified.artifact_path, n_obs, n_act, model=verified.artifact)
+        if meta.get("adaptation"):
+            policy = _adapted(policy, meta, verified.weights)
         return cls(policy, meta, on_nonfinite=on_nonfinite, max_delta=max_delta)
 
     # ------------------------------------------------------------------------------ control
@@ -163,6 +172,8 @@ class PolicyController:
             return self._fallback()
         np.copyto(self._action, new)
         self._has_last = True
+        if self._record is not None:
+            self._record(new)
         return new.copy()
 
     def _plain(self, obs: Any) -> np.ndarray:
@@ -196,12 +207,15 @@ class PolicyController:
         Call it just before a control tick (``ControlLoop(..., warmup=controller.warm)``) so
         that the real :meth:`act` finds its code and buffers in the CPU caches.
         """
-        self._policy(self._last_obs)
+        getattr(self._policy, "warm", self._policy)(self._last_obs)
 
     def reset(self) -> None:
-        """Forget the previous action (rate limit and ``hold_last`` start afresh)."""
+        """Forget the previous action (rate limit and ``hold_last`` start afresh) and, for an
+        adaptation policy (RMA), its history."""
         self._has_last = False
         self._action.fill(0.0)
+        if hasattr(self._policy, "reset"):
+            self._policy.reset()
 
     def stats(self) -> dict[str, int]:
         """Counters since load: steps taken and observations replaced for being non-finite."""
@@ -223,3 +237,27 @@ class PolicyController:
             f"obs {self.obs_shape[0]} -> actions {len(self.action_names)}, "
             f"backend {type(self._policy).__name__})"
         )
+
+
+def _adapted(base: Any, meta: dict[str, Any], weights: MlpPolicyWeights) -> AdaptedPolicy:
+    """The base backend wrapped with the (sha256-checked) adaptation module of an RMA export.
+
+    Raises:
+        ModelFileError: missing/tampered adaptation file or an inconsistent ``adaptation`` block.
+    """
+    block = meta["adaptation"]
+    path, data = read_verified(meta, "adaptation")
+    module = MlpPolicyWeights.load(path, data=data)
+    try:
+        spec = HistorySpec.from_dict(block["history"])
+        n_obs, latent = int(block["observations"]), int(block["latent_dim"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{meta['_dir']}: bad adaptation block in metadata ({exc})") from None
+    n_act = weights.action_dim
+    if (module.obs_dim, module.action_dim) != (spec.input_size(n_obs, n_act), latent) or (
+        weights.obs_dim != n_obs + latent
+    ):
+        raise ModelFileError(
+            f"{path}: adaptation module sizes do not match the metadata; re-export the policy"
+        )
+    return AdaptedPolicy(base, NumpyPolicy(module), spec, n_obs, n_act, latent)

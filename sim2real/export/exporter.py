@@ -24,6 +24,7 @@ import stable_baselines3
 import torch
 
 import sim2real
+from sim2real.controller.adaptation import ADAPTATION_FILE
 from sim2real.controller.artifact import (
     ARTIFACT_FILES,
     METADATA_FILE,
@@ -39,6 +40,7 @@ from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.envs import make_env, resolve_env
 from sim2real.envs.external import control_period_of, env_names
 from sim2real.errors import ModelFileError, Sim2RealError, SpaceMismatchError, UnknownEnvError
+from sim2real.export.adaptation import RMAExport, replay_pair, rma_rollout, rma_view
 from sim2real.export.program import ExportedPolicy, policy_to_weights
 from sim2real.export.verify import (
     compare,
@@ -97,10 +99,13 @@ def export_policy(
             "(or use --format torchscript)"
         )
     src = load_policy(run_or_model, vec_normalize=vec_normalize, env=env, domain=domain, best=best)
+    src.model.policy.set_training_mode(False)
+    rma = rma_view(src)  # an RMA policy: base network over [obs, z] + adaptation module
+    if rma is not None:
+        src = rma.base
     model, vn = src.model, src.vec_normalize
-    model.policy.set_training_mode(False)
     weights = policy_to_weights(model.policy, vn)
-    env_info = _env_info(src, weights)
+    env_info = _env_info(src, weights, rma)
     out_dir = Path(out) if out is not None else Path("policies") / src.name
     _check_out(out_dir, overwrite)
 
@@ -139,7 +144,16 @@ def export_policy(
                 tolerance,
             ),
         }
+        if rma is not None:
+            errors["numpy adaptation pair"] = _write_adaptation(rma, weights, env_info, tmp)
         meta = _metadata(src, weights, env_info, fmt, artifact, tmp / WEIGHTS_FILE)
+        if rma is not None:
+            meta["adaptation"] = rma.metadata
+            meta["files"]["adaptation"] = {
+                "file": ADAPTATION_FILE,
+                "format": "npz",
+                "sha256": sha256_file(tmp / ADAPTATION_FILE),
+            }
         meta["io"] = io
         meta["verification"] = {
             "against": "stable_baselines3 predict(deterministic=True) on VecNormalize.normalize_obs(obs)",
@@ -251,13 +265,34 @@ def _action_commands(env: Any, n_act: int) -> list[dict[str, Any]] | None:
     return None
 
 
-def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
-    """Names, control period and a short rollout of the env the policy was trained on."""
-    n_obs, n_act = weights.obs_dim, weights.action_dim
+def _write_adaptation(
+    rma: RMAExport, weights: MlpPolicyWeights, env_info: dict[str, Any], tmp: Path
+) -> float:
+    """Write ``adaptation.npz`` and check the numpy pair against the torch pair on the rollout.
+
+    Raises:
+        ModelFileError: the pair differs from torch by more than 1e-5.
+    """
+    rma.adaptation.save(tmp / ADAPTATION_FILE)
+    rollout = env_info.get("rma_rollout")
+    if rollout is None:
+        return 0.0
+    module = MlpPolicyWeights.load(tmp / ADAPTATION_FILE)
+    actual = replay_pair(weights, module, rma.metadata, rollout)
+    return compare("the numpy adaptation pair", actual, rollout["actions"], 1e-5)
+
+
+def _env_info(
+    src: LoadedPolicy, weights: MlpPolicyWeights, rma: RMAExport | None = None
+) -> dict[str, Any]:
+    """Names, control period and a short rollout of the env the policy was trained on (an RMA
+    policy's base network also reads the latent: its inputs are named after the env's)."""
+    extra = rma.latent_names if rma is not None else []
+    n_obs, n_act = weights.obs_dim - len(extra), weights.action_dim
     info: dict[str, Any] = {
         "env": src.env,
         "env_id": None,
-        "observation_names": [f"obs[{i}]" for i in range(n_obs)],
+        "observation_names": [*(f"obs[{i}]" for i in range(n_obs)), *extra],
         "action_names": [f"action[{i}]" for i in range(n_act)],
         "control_period": None,
     }
@@ -284,11 +319,23 @@ def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
         real = bool(getattr(env.unwrapped, "is_real_robot", False))  # no rollout on hardware
         _, reset_info = env.reset(seed=0) if not real else (None, {})
         info["observation_names"], info["action_names"] = env_names(env, reset_info)
+        info["observation_names"] = [*info["observation_names"], *extra]
         info["control_period"] = control_period_of(env)
         info["action_commands"] = _action_commands(env, n_act)
         sources = getattr(env.unwrapped, "observation_sources", None)
-        info["observation_sources"] = list(sources) if sources is not None else None
-        info["rollout"] = _rollout(src, env) if not real else None
+        info["observation_sources"] = (
+            [
+                *sources,
+                *({"source": "adaptation module", "frame": None, "unit": None} for _ in extra),
+            ]
+            if sources is not None
+            else None
+        )
+        if rma is not None and not real:
+            info["rma_rollout"] = rma_rollout(rma.agent, env)
+            info["rollout"] = info["rma_rollout"]["rows"]
+        else:
+            info["rollout"] = _rollout(src, env) if not real else None
     finally:
         env.close()
     return info
