@@ -16,31 +16,9 @@ from sim2real.envs.registry import make_env
 from sim2real.errors import ConfigError
 from sim2real.evaluation import evaluate_env, load_agent
 from sim2real.randomization import DomainRandomizationWrapper, load_domain
-from sim2real.training import load_run, train
+from sim2real.training import load_run
 from sim2real.transfer.parts import named_parts, select_parts
-
-TINY = [
-    "total_timesteps=512",
-    "hyperparams.n_steps=128",
-    "eval.freq=0",
-    "eval.episodes=1",
-    "checkpoint_freq=0",
-    "adaptation.latent_dim=4",
-    "adaptation.history=8",
-    "adaptation.module=[64]",
-    "adaptation.timesteps=3000",
-    "adaptation.rollout=300",
-    "adaptation.epochs=8",
-    "adaptation.batch_size=64",
-]
-
-
-@pytest.fixture(scope="module")
-def rma_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny cart-pole adaptation run (both phases)."""
-    out = tmp_path_factory.mktemp("rma") / "run"
-    train(load_config("cartpole_ppo", TINY), out_dir=out, quiet=True)
-    return out
+from tests.adaptation.conftest import TINY
 
 
 def test_dynamics_observation_carries_the_sampled_parameters() -> None:
