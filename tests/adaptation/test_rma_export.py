@@ -88,3 +88,34 @@ def test_inspect_shows_the_rma_parts(rma_run: Path) -> None:
     result = run_cli("inspect", str(rma_run))
     assert result.returncode == 0, result.stderr
     assert "actor.env_encoder" in result.stdout and "adaptation.head" in result.stdout
+
+
+def test_onnxruntime_pair_equals_torch(rma_run: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    out = export_policy(rma_run, "onnx", tmp_path / "onnx")
+    ctrl = PolicyController.load(out, backend="onnxruntime")
+    agent = load_agent(rma_run)
+    env = make_env("cartpole")
+    obs, _ = env.reset(seed=3)
+    ctrl.reset()
+    agent.reset()
+    for _ in range(50):
+        action = agent.act(obs)
+        np.testing.assert_allclose(ctrl.act(np.asarray(obs, np.float32)), action, atol=1e-5)
+        obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+
+
+def test_cli_pretrain_export_evaluate(tmp_path: Path) -> None:
+    from tests.adaptation.conftest import TINY
+
+    sets = [a for s in [*TINY, "adaptation.timesteps=300"] for a in ("--set", s)]
+    run = tmp_path / "run"
+    res = run_cli("pretrain", "cartpole_ppo", *sets, "--out", str(run), "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert "policy + adaptation module" in res.stdout
+    res = run_cli("export", str(run), "--out", str(tmp_path / "pol"), "--format", "torchscript")
+    assert res.returncode == 0, res.stderr
+    res = run_cli("evaluate", str(tmp_path / "pol"), "-t", "cartpole:heavy_pole", "-n", "1")
+    assert res.returncode == 0, res.stderr
