@@ -116,6 +116,7 @@ def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -
     exp = config.experiment_config()
     _check_early_stopping(config.spec, exp)
     _check_history(src, exp)
+    _check_not_adaptation(src)
     info = {
         "source": source_path,
         "source_env": src.env,
@@ -143,6 +144,21 @@ def _check_history(src: LoadedPolicy, exp: ExperimentConfig) -> None:
         f"history: the source policy was trained with history {_show(have)} but the target "
         f"config has {_show(want)}; give the target the source's (--set 'history={_show(have)}')"
     )
+
+
+def _check_not_adaptation(src: LoadedPolicy) -> None:
+    """Transfer from an RMA source is not supported (its input holds the true dynamics).
+
+    Raises:
+        ConfigError: naming the source.
+    """
+    from sim2real.adaptation.networks import RMAPolicy
+
+    if isinstance(src.model.policy, RMAPolicy):
+        raise ConfigError(
+            f"transfer.source {src.name}: an adaptation (RMA) policy; transfer from it is not "
+            "supported yet: evaluate or export it zero-shot, or transfer from a plain source"
+        )
 
 
 def _show(spec: HistorySpec | None) -> str:

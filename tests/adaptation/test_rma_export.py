@@ -119,3 +119,11 @@ def test_cli_pretrain_export_evaluate(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     res = run_cli("evaluate", str(tmp_path / "pol"), "-t", "cartpole:heavy_pole", "-n", "1")
     assert res.returncode == 0, res.stderr
+
+
+def test_transfer_from_an_rma_source_is_a_one_line_error(rma_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tr"
+    res = run_cli("transfer", "transfer_finetune", "--from", str(rma_run), "--out", str(out))
+    assert res.returncode == 2
+    assert res.stderr.strip().startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
+    assert "adaptation (RMA)" in res.stderr and not out.exists()
