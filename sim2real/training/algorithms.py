@@ -151,6 +151,10 @@ def build_model(
         if config.algo not in LAYER_NORM_POLICIES:
             raise ConfigError("policy.critic_layer_norm is for SAC/TD3 Q networks, not PPO")
         policy = LAYER_NORM_POLICIES[config.algo]
+    if config.policy.privileged_critic:
+        from sim2real.training.privileged import PrivilegedCriticPolicy
+
+        policy = PrivilegedCriticPolicy
     try:
         return cls(
             policy,
