@@ -133,6 +133,10 @@ class PolicyConfig(StrictModel):
     critic_layer_norm: bool = False
     """SAC/TD3: LayerNorm after every hidden layer of the Q networks (RLPD); set it for every
     arm of a comparison, scratch included."""
+    privileged_critic: bool = False
+    """PPO: the value function also sees the dynamics the randomization drew (asymmetric
+    actor-critic, Pinto et al. 2018); the actor, which is exported, sees only the robot's
+    observation. Needs a randomized training domain."""
 
     @field_validator("net_arch")
     @classmethod
@@ -312,6 +316,29 @@ class ExperimentConfig(StrictModel):
                 "adaptation: the adaptation module keeps its own history (adaptation.history); "
                 "drop the history: block"
             )
+        if self.adaptation is not None and self.policy.privileged_critic:
+            raise ValueError(
+                "adaptation: actor and critic already see the dynamics in phase 1; "
+                "drop policy.privileged_critic"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _privileged_critic_fits(self) -> ExperimentConfig:
+        if not self.policy.privileged_critic:
+            return self
+        if self.algo != "ppo":
+            raise ValueError("policy.privileged_critic: PPO only (set algo: ppo)")
+        if self.domain == "nominal" and self.adr is None:
+            raise ValueError(
+                "policy.privileged_critic: the critic sees the dynamics the randomization draws, "
+                "and domain nominal draws none; train on a randomized domain (domain: source)"
+            )
+        if self.dynamics == "none":
+            raise ValueError(
+                "policy.privileged_critic: dynamics none gives no parameters to the critic; "
+                "use dynamics: auto"
+            )
         return self
 
     @model_validator(mode="after")
@@ -326,7 +353,8 @@ class ExperimentConfig(StrictModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (ADR settings included).
 
-        ``policy.critic_layer_norm``, ``history`` and the env settings appear only when not default, so
+        ``policy.critic_layer_norm``/``privileged_critic``, ``history`` and the env settings
+        appear only when not default, so
         configs of sim2real envs (and the cache keys hashed from them) written before those
         options existed stay the same."""
         data = _drop_env_defaults(self.model_dump(mode="json"))
@@ -334,8 +362,9 @@ class ExperimentConfig(StrictModel):
             data.pop("history", None)
         if data.get("adaptation") is None:
             data.pop("adaptation", None)
-        if not data["policy"].get("critic_layer_norm"):
-            data["policy"].pop("critic_layer_norm", None)
+        for key in ("critic_layer_norm", "privileged_critic"):
+            if not data["policy"].get(key):
+                data["policy"].pop(key, None)
         return data
 
     def to_yaml(self) -> str:

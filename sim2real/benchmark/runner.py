@@ -190,7 +190,14 @@ def check_arms(config: BenchmarkConfig, source_run: Path) -> None:
             continue
         data = target_config(config, source_run, arm, config.seeds[0])
         exp = config_from_dict(data, f"benchmark train config (arm {arm})")
-        venv: Any = make_vec_env(exp.env, exp.domain, 1, exp.seed, history=history_spec_of(exp))
+        venv: Any = make_vec_env(
+            exp.env,
+            exp.domain,
+            1,
+            exp.seed,
+            history=history_spec_of(exp),
+            privileged=exp.policy.privileged_critic,
+        )
         try:
             if exp.normalize:
                 venv = wrap_normalize(venv, training=True)

@@ -87,6 +87,18 @@ class HistoryBuffer:
         """Size of the policy input."""
         return int(self._input.size)
 
+    @property
+    def input(self) -> np.ndarray:
+        """The last policy input (a read-only view)."""
+        view = self._input.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def started(self) -> bool:
+        """Whether the episode has had its first observation."""
+        return self._started
+
     def clear(self) -> None:
         """Start a new episode: the next :meth:`observe` fills the history."""
         self._started = False

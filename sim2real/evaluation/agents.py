@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+from gymnasium import spaces
 
 from sim2real.controller.artifact import METADATA_FILE
 from sim2real.controller.history import HistoryBuffer
@@ -56,12 +57,23 @@ class SB3Agent:
     label: str | None = None
     kind: str = "sb3"
     _history: HistoryBuffer | None = field(init=False, default=None, repr=False)
+    _critic_only: dict[str, np.ndarray] = field(init=False, default_factory=dict, repr=False)
+    _actor_space: Any = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
+        space = self.policy.model.observation_space
+        if isinstance(space, spaces.Dict):  # a privileged critic's inputs: zeros, never read
+            self._critic_only = {  # by the actor (the critic is not needed to act)
+                k: np.zeros(sub.shape or (), np.float32)
+                for k, sub in space.items()
+                if k != "observation"
+            }
+            space = space["observation"]
+        self._actor_space = space
         spec = self.policy.history
         if spec is not None:
             n_act = int(np.prod(self.policy.model.action_space.shape or (1,)))
-            n_input = int(np.prod(self.policy.model.observation_space.shape or (1,)))
+            n_input = int(np.prod(space.shape or (1,)))
             n_obs = (n_input - spec.length * (n_act if spec.actions else 0)) // (spec.length + 1)
             self._history = HistoryBuffer(spec, n_obs, n_act)
 
@@ -85,7 +97,7 @@ class SB3Agent:
         """Observation shape the agent takes (the env's; without the history it keeps)."""
         if self._history is not None:
             return (self._history.n_obs,)
-        return tuple(self.policy.model.observation_space.shape or ())
+        return tuple(self._actor_space.shape or ())
 
     @property
     def action_shape(self) -> tuple[int, ...]:
@@ -97,7 +109,10 @@ class SB3Agent:
         vn = self.policy.vec_normalize
         if self._history is not None:
             obs = self._history.observe(np.asarray(obs, np.float32)).copy()
-        x = vn.normalize_obs(obs) if vn is not None else obs
+        model_input: Any = obs
+        if self._critic_only:
+            model_input = {"observation": obs, **self._critic_only}
+        x = vn.normalize_obs(model_input) if vn is not None else model_input
         action = self.policy.model.predict(x, deterministic=self.deterministic)[0]
         if self._history is not None:
             self._history.record(action)

@@ -31,10 +31,13 @@ from sim2real.controller.artifact import (
     METADATA_FORMAT,
     METADATA_VERSION,
     WEIGHTS_FILE,
+    describe_history,
     describe_io,
+    history_sources,
     onnx_metadata_props,
     sha256_file,
 )
+from sim2real.controller.history import HistorySpec
 from sim2real.controller.numpy_backend import NumpyPolicy
 from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.envs import make_env, resolve_env
@@ -49,6 +52,7 @@ from sim2real.export.verify import (
     run_artifact,
     sample_observations,
 )
+from sim2real.training.history import HistoryObservation
 from sim2real.training.loading import LoadedPolicy, load_policy
 
 __all__ = ["ExportFormat", "export_policy"]
@@ -123,7 +127,7 @@ def export_policy(
             _write_artifact(ExportedPolicy(weights).eval(), fmt, artifact, weights.obs_dim)
             io = _io(weights, env_info)
             if fmt == "onnx":
-                _embed_onnx_props(artifact, io)
+                _embed_onnx_props(artifact, io, env_info["history"])
         except Exception as exc:  # torch/onnx raise many types; report one line
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ModelFileError(f"cannot write the {fmt} artifact: {reason}") from exc
@@ -155,6 +159,7 @@ def export_policy(
                 "sha256": sha256_file(tmp / ADAPTATION_FILE),
             }
         meta["io"] = io
+        meta["history"] = env_info["history"]
         meta["verification"] = {
             "against": "stable_baselines3 predict(deterministic=True) on VecNormalize.normalize_obs(obs)",
             "observations": len(obs),
@@ -228,12 +233,17 @@ def _io(weights: MlpPolicyWeights, env_info: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _embed_onnx_props(path: Path, io: dict[str, Any]) -> None:
+def _embed_onnx_props(path: Path, io: dict[str, Any], history: dict[str, Any] | None) -> None:
     """Write the key facts into the ONNX file's ``metadata_props``."""
     import onnx
 
     model = onnx.load(str(path))
-    facts = {"format": METADATA_FORMAT, "format_version": METADATA_VERSION, "io": io}
+    facts = {
+        "format": METADATA_FORMAT,
+        "format_version": METADATA_VERSION,
+        "io": io,
+        "history": history,
+    }
     for key, value in onnx_metadata_props(facts).items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
@@ -295,8 +305,13 @@ def _env_info(
         "observation_names": [*(f"obs[{i}]" for i in range(n_obs)), *extra],
         "action_names": [f"action[{i}]" for i in range(n_act)],
         "control_period": None,
+        "history": None,
     }
     if src.env is None:
+        if src.history is not None:
+            raise SpaceMismatchError(
+                "a policy with observation history needs its env to name the entries; pass --env"
+            )
         return info
 
     try:
@@ -310,6 +325,8 @@ def _env_info(
                 f"env {src.env!r} is neither a sim2real env nor a Gymnasium id; fix --env"
             ) from None
         info["env_id"] = src.env
+    if src.history is not None:
+        base_env, env = env, HistoryObservation(env, src.history)
     try:
         if env.observation_space.shape != (n_obs,) or env.action_space.shape != (n_act,):
             raise SpaceMismatchError(
@@ -331,6 +348,8 @@ def _env_info(
             if sources is not None
             else None
         )
+        if src.history is not None:
+            _add_history(info, src.history, base_env)
         if rma is not None and not real:
             info["rma_rollout"] = rma_rollout(rma.agent, env)
             info["rollout"] = info["rma_rollout"]["rows"]
@@ -339,6 +358,15 @@ def _env_info(
     finally:
         env.close()
     return info
+
+
+def _add_history(info: dict[str, Any], spec: HistorySpec, base_env: gym.Env) -> None:
+    """The ``history`` block and the sources of the past entries (``info`` in place)."""
+    obs_names, act_names = env_names(base_env)
+    info["history"] = describe_history(spec, len(obs_names), len(act_names))
+    info["observation_sources"] = history_sources(
+        spec, obs_names, act_names, info["observation_sources"]
+    )
 
 
 def _rollout(src: LoadedPolicy, env: Any, steps: int = 200) -> np.ndarray:

@@ -157,6 +157,10 @@ def build_model(
 
         policy = RMAPolicy
         kwargs.update(rma_policy_kwargs(config.adaptation, env))
+    if config.policy.privileged_critic:
+        from sim2real.training.privileged import PrivilegedCriticPolicy
+
+        policy = PrivilegedCriticPolicy
     try:
         return cls(
             policy,

@@ -31,6 +31,7 @@ from sim2real.envs.registry import make_env, resolve_env
 from sim2real.errors import ModelFileError, PhysicsError
 from sim2real.randomization import DomainRandomizationWrapper, load_domain
 from sim2real.training.history import HistoryObservation, history_spec_of
+from sim2real.training.privileged import PrivilegedObservation
 
 __all__ = [
     "FiniteCheck",
@@ -59,6 +60,7 @@ def _build_env(
     env_kwargs: dict[str, Any],
     entry: ExternalEnvEntry | None = None,
     history: HistorySpec | None = None,
+    privileged: bool = False,
     dynamics_obs: bool = False,
 ) -> gym.Env:
     ensure_registered(entry)  # a third-party env's settings, in a worker process too
@@ -71,6 +73,8 @@ def _build_env(
         e = DynamicsObservation(e)
     if history is not None:
         e = HistoryObservation(e, history)
+    if privileged:
+        e = PrivilegedObservation(e)
     return e
 
 
@@ -79,18 +83,20 @@ def make_env_fn(
     domain: Any | None = None,
     adr: Any | None = None,
     history: HistorySpec | None = None,
+    privileged: bool = False,
     *,
     dynamics_obs: bool = False,
     **env_kwargs: Any,
 ) -> functools.partial[gym.Env]:
     """A picklable zero-argument constructor of one (randomized) env, with ``history`` (if
-    given) outermost so the policy sees the randomized env's observations; ``dynamics_obs``
-    appends the true dynamics parameters to the observation (RMA phase 1,
+    given) over the randomization so the policy sees the randomized env's observations, and
+    ``privileged`` (:class:`~sim2real.training.privileged.PrivilegedObservation`) outermost;
+    ``dynamics_obs`` appends the true dynamics parameters to the observation (RMA phase 1,
     :class:`~sim2real.adaptation.DynamicsObservation`)."""
     entry = resolve_env(env)
     external = entry if isinstance(entry, ExternalEnvEntry) else None
     return functools.partial(
-        _build_env, env, domain, adr, env_kwargs, external, history, dynamics_obs
+        _build_env, env, domain, adr, env_kwargs, external, history, privileged, dynamics_obs
     )
 
 
@@ -104,6 +110,7 @@ def make_vec_env(
     adr: Any | None = None,
     env_kwargs: dict[str, Any] | None = None,
     history: HistorySpec | None = None,
+    privileged: bool = False,
     dynamics_obs: bool = False,
 ) -> VecEnv:
     """``n_envs`` Monitor-wrapped copies of ``env`` on ``domain``, seeded ``seed, seed+1, ...``.
@@ -120,7 +127,9 @@ def make_vec_env(
     cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
     kwargs = {"start_method": "forkserver"} if cls is SubprocVecEnv else None
     return sb3_make_vec_env(
-        make_env_fn(env, dom, adr, history, dynamics_obs=dynamics_obs, **(env_kwargs or {})),
+        make_env_fn(
+            env, dom, adr, history, privileged, dynamics_obs=dynamics_obs, **(env_kwargs or {})
+        ),
         n_envs=n_envs,
         seed=seed,
         vec_env_cls=cls,
@@ -251,6 +260,7 @@ def make_training_env(config: ExperimentConfig, vec_normalize_file: Path | None 
         vec_env=config.vec_env,
         adr=config.adr,
         history=history_spec_of(config),
+        privileged=config.policy.privileged_critic,
         dynamics_obs=config.adaptation is not None,
     )
     if config.normalize and vec_normalize_file is not None:
