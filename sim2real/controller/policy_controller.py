@@ -16,9 +16,9 @@ import numpy as np
 from sim2real.controller.adaptation import AdaptedPolicy
 from sim2real.controller.artifact import history_of, load_verified, read_verified
 from sim2real.controller.history import HistoryBuffer, HistorySpec
-from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.controller.numpy_backend import NumpyPolicy, _clip
 from sim2real.controller.onnx_backend import OnnxPolicy
+from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.errors import ModelFileError, SpaceMismatchError
 
 __all__ = ["Backend", "NonFinitePolicy", "PolicyController"]
