@@ -1,17 +1,21 @@
 """Sim2sim table: does our domain randomization buy robustness against a gap we did not design?
 
-For every robot, two source policies trained with the same config, one on the ``nominal``
-domain and one on the randomized ``source`` domain of ``envs/<robot>.yaml``, are evaluated
+For every robot, source policies trained with the same config, by default one on the
+``nominal`` domain and one on the randomized ``source`` domain of ``envs/<robot>.yaml``
+(``--domains`` picks others, e.g. ``source source_actuators``; ``--train-seeds`` trains each
+on several seeds), are evaluated
 zero-shot (deterministic, episode ``i`` seeded ``seed + i``, through the one evaluation loop
 ``sim2real.evaluation.evaluate``) on PyBullet nominal, on every PyBullet target of the robot's
 domain file, and on its MuJoCo twin (``<robot>@mujoco:nominal``, Gymnasium's model).
 
-Sources are taken from ``--runs/<robot>_<nominal|source>`` when finished there (cartpole's
+Sources are taken from ``--runs/<robot>_<domain>`` (``_s<seed>`` appended for a training seed
+other than 0) when finished there (cartpole's
 randomized source is the shipped ``policies/cartpole_ppo_source``); with ``--train`` a missing
 one is trained with the command in :data:`PRETRAIN` (printed, and stored in the JSON). Robots
 not run are listed in the output with the reason.
 
     python benchmarks/sim2sim.py --train [--robots cartpole hopper] [--episodes 10]
+        [--domains nominal source] [--train-seeds 0 1]
         [--runs runs/sim2sim] [--out benchmarks/results/sim2sim]
 
 Writes ``<out>/sim2sim.json`` (every return and length) and ``<out>/sim2sim.md`` (the table).
@@ -75,22 +79,35 @@ DOMAINS = ("nominal", "source")
 LABEL = {"nominal": "trained on nominal", "source": "trained on randomized source"}
 
 
-def pretrain_command(robot: str, domain: str, out: Path) -> list[str]:
+def source_key(domain: str, seed: int) -> str:
+    """Name of one source: its training domain, ``_s<seed>`` appended for seeds other than 0."""
+    return domain if seed == 0 else f"{domain}_s{seed}"
+
+
+def label(source: dict[str, Any], key: str) -> str:
+    """Column title of one source (older JSON without ``domain``: the key is the domain)."""
+    domain = source.get("domain", key)
+    return f"{LABEL.get(domain, f'trained on {domain}')}, seed {source.get('train_seed', 0)}"
+
+
+def pretrain_command(robot: str, domain: str, out: Path, seed: int = 0) -> list[str]:
     """The ``sim2real pretrain`` command line of one source."""
     config, sets = PRETRAIN[robot]
     args = ["sim2real", "pretrain", config]
     for s in [*sets, f"domain={domain}"]:
         args += ["--set", s]
-    return [*args, "--seed", "0", "--out", str(out), "--quiet"]
+    return [*args, "--seed", str(seed), "--out", str(out), "--quiet"]
 
 
-def source_run(robot: str, domain: str, runs: Path, train: bool) -> tuple[Path | None, str]:
+def source_run(
+    robot: str, domain: str, runs: Path, train: bool, seed: int = 0
+) -> tuple[Path | None, str]:
     """The source's folder (``None`` if missing and not trained) and how it was made."""
-    if (robot, domain) in SHIPPED:
+    if (robot, domain) in SHIPPED and seed == 0:
         path = SHIPPED[(robot, domain)]
         return path, f"shipped: {path.relative_to(ROOT)} (see its README.md)"
-    out = runs / f"{robot}_{domain}"
-    cmd = pretrain_command(robot, domain, out)
+    out = runs / f"{robot}_{source_key(domain, seed)}"
+    cmd = pretrain_command(robot, domain, out, seed)
     text = "nice " + shlex.join(cmd)
     if RunDir(out).finished():
         return out, text
@@ -158,10 +175,11 @@ def markdown(results: dict[str, Any]) -> str:
         if "skipped" in data:
             lines += [data["skipped"], ""]
             continue
-        domains = [d for d in DOMAINS if d in data["sources"]]
+        domains = list(data["sources"])
         lines += [f"Evaluated by `{data['command']}`; sources:"]
-        lines += [f"- {LABEL[d]}: `{data['sources'][d]['how']}`" for d in domains]
-        lines += ["", "| target | " + " | ".join(LABEL[d] for d in domains) + " |"]
+        titles = [label(data["sources"][d], d) for d in domains]
+        lines += [f"- {t}: `{data['sources'][d]['how']}`" for t, d in zip(titles, domains)]
+        lines += ["", "| target | " + " | ".join(titles) + " |"]
         lines += ["|---|" + "---:|" * len(domains)]
         first = data["sources"][domains[0]]["results"]
         for i, row in enumerate(first):
@@ -173,8 +191,7 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Train (if asked) and evaluate the sources; write JSON and markdown."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--robots", nargs="+", default=[*PRETRAIN, *NOT_RUN])
     parser.add_argument("--episodes", type=int, default=10)
@@ -183,11 +200,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sim2sim")
     parser.add_argument("--train", action="store_true", help="Train missing sources.")
     parser.add_argument(
+        "--domains", nargs="+", default=list(DOMAINS), help="Training domains of the sources."
+    )
+    parser.add_argument(
+        "--train-seeds", nargs="+", type=int, default=[0], help="Training seeds of each source."
+    )
+    parser.add_argument(
         "--merge", action="store_true", help="Keep the other robots of an existing sim2sim.json."
     )
     parser.add_argument(
         "--markdown-only", action="store_true", help="Rewrite sim2sim.md from sim2sim.json."
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train (if asked) and evaluate the sources; write JSON and markdown."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.markdown_only:
         data = json.loads((args.out / "sim2sim.json").read_text())
@@ -209,12 +238,20 @@ def main(argv: list[str] | None = None) -> None:
             results["robots"][robot] = {"skipped": NOT_RUN.get(robot, "not run: unknown robot")}
             continue
         sources: dict[str, Any] = {}
-        for domain in DOMAINS:
-            path, how = source_run(robot, domain, args.runs, args.train)
-            if path is None:
-                continue
-            rows = evaluate_source(path, robot, args.episodes, args.seed)
-            sources[domain] = {"path": str(path), "how": how, "results": rows}
+        for domain in args.domains:
+            for train_seed in args.train_seeds:
+                path, how = source_run(robot, domain, args.runs, args.train, train_seed)
+                if path is None:
+                    continue
+                rows = evaluate_source(path, robot, args.episodes, args.seed)
+                key = source_key(domain, train_seed)
+                sources[key] = {
+                    "domain": domain,
+                    "train_seed": train_seed,
+                    "path": str(path),
+                    "how": how,
+                    "results": rows,
+                }
         results["robots"][robot] = (
             {"sources": sources, "command": results["command"]}
             if sources

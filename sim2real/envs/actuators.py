@@ -74,6 +74,11 @@ class ActuatorModel:
         self.stall_torque = np.ones(n)
         self.velocity_limit = np.zeros(n)
         self._alpha = np.zeros(n)
+        self._gain = np.ones(n)
+        self._half_backlash = np.zeros(n)
+        self._inv_velocity_limit = np.zeros(n)
+        self._stall = np.ones(n)
+        self._stages = (False, False, False, False)
         self._lag_state = np.zeros(n)
         self._backlash_state = np.zeros(n)
         self.active = False
@@ -146,13 +151,25 @@ class ActuatorModel:
         setattr(self, attribute, np.array(value, dtype=np.float64))
 
     def set_control_dt(self, dt: float) -> None:
-        """Recompute the lag's discretization for control period ``dt`` and whether any stage is on."""
+        """Recompute the lag's discretization for control period ``dt`` and which stages are on."""
         self._alpha = np.array(
             [math.exp(-dt / tau) if tau > 0 else 0.0 for tau in self.time_constant.tolist()]
         )
-        self.active = bool(
-            np.any(self.backlash) or np.any(self.deadband) or np.any(self.time_constant)
-        ) or bool(np.any(self.velocity_limit))
+        self._gain = 1.0 - self._alpha
+        self._half_backlash = 0.5 * self.backlash
+        on = self.velocity_limit > 0
+        # off entities: 1/v0 = 0 and stall torque 1 give the bounds [-1, 1] exactly
+        self._inv_velocity_limit = np.divide(
+            1.0, self.velocity_limit, out=np.zeros_like(self.velocity_limit), where=on
+        )
+        self._stall = np.where(on, self.stall_torque, 1.0)
+        self._stages = (
+            bool(np.any(self.backlash)),
+            bool(np.any(self.deadband)),
+            bool(np.any(self.time_constant)),
+            bool(np.any(on)),
+        )
+        self.active = any(self._stages)
 
     def reset(self) -> None:
         """Clear the lag and backlash states (episode start)."""
@@ -180,25 +197,27 @@ class ActuatorModel:
         ``velocities`` returns each actuated joint's speed; it is called only when a
         torque-speed limit is on.
         """
+        backlash, deadband, lag, torque_speed = self._stages
         u = np.asarray(action, dtype=np.float64)
-        if np.any(self.backlash):
-            half = 0.5 * self.backlash
-            y = self._backlash_state
-            self._backlash_state = u = np.minimum(np.maximum(y, u - half), u + half)
-        if np.any(self.deadband):
+        if backlash:
+            half = self._half_backlash
+            self._backlash_state = u = np.minimum(
+                np.maximum(self._backlash_state, u - half), u + half
+            )
+        if deadband:
             u = np.sign(u) * np.maximum(np.abs(u) - self.deadband, 0.0)
-        if np.any(self.time_constant):
-            self._lag_state = u = self._alpha * self._lag_state + (1.0 - self._alpha) * u
-        if np.any(self.velocity_limit):
-            u = np.clip(u, *self.torque_speed_bounds(velocities()))
+        if lag:
+            self._lag_state = u = self._alpha * self._lag_state + self._gain * u
+        if torque_speed:
+            low, high = self.torque_speed_bounds(velocities())
+            u = np.minimum(np.maximum(u, low), high)
         return u
 
     def torque_speed_bounds(self, velocity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(lowest, highest)`` command at joint speed ``velocity`` (Isaac Lab ``DCMotor``)."""
-        v0 = self.velocity_limit
-        on = v0 > 0
-        ratio = np.divide(velocity, v0, out=np.zeros_like(v0), where=on)
-        s = self.stall_torque
-        high = np.where(on, np.clip(s * (1.0 - ratio), 0.0, 1.0), 1.0)
-        low = np.where(on, np.clip(s * (-1.0 - ratio), -1.0, 0.0), -1.0)
+        """``(lowest, highest)`` command at joint speed ``velocity`` (Isaac Lab ``DCMotor``):
+        ``clip(s (-1 - v/v0), -1, 0)`` and ``clip(s (1 - v/v0), 0, 1)``; ``[-1, 1]`` where off."""
+        ratio = np.asarray(velocity, dtype=np.float64) * self._inv_velocity_limit
+        s = self._stall
+        high = np.minimum(np.maximum(s * (1.0 - ratio), 0.0), 1.0)
+        low = np.maximum(np.minimum(s * (-1.0 - ratio), 0.0), -1.0)
         return low, high
