@@ -5,7 +5,11 @@
 independent parameters: ``changeDynamics(mass=...)`` alone makes PyBullet recompute the link
 inertia from its collision shape, so a mass change always rewrites the inertia
 (``nominal inertia x inertia_scale``) in the same call, and either parameter may be applied
-first with the same result. It knows nothing about
+first with the same result. ``armature`` (reflected rotor inertia, kg*m^2, the MuJoCo twins'
+native parameter) has no PyBullet counterpart and is emulated: a revolute joint's armature is
+added to the inertia diagonal of the link it drives about the joint axis (expressed in that
+link's inertial frame), a slider's to the link's mass; approximate where the link's parent
+rotates or the axis is not principal (docs/actuators.md). It knows nothing about
 the env around it, so it serves our own robots and third-party PyBullet envs alike (see
 ``sim2real.randomization.adapters``).
 """

@@ -8,8 +8,10 @@
   in one :class:`~sim2real.envs.parameters.ParameterSet`: the robot's body parameters (from the
   engine's body-dynamics object, ``self.robot``), then the common ones declared here
   (``gravity``, ``motor_strength``, ``frame_skip``, ``action_latency``, ``obs_noise_std``,
-  ``obs_bias``), then robot-specific ones (:meth:`_robot_parameters`, e.g. PD gains);
-* the step skeleton: clip, latency buffer, ``_apply_action``, one engine call that advances
+  ``obs_bias``, then the actuator models of :mod:`sim2real.envs.actuators`), then robot-specific
+  ones (:meth:`_robot_parameters`, e.g. PD gains);
+* the step skeleton: clip, latency buffer, actuator model (skipped while nominal),
+  ``_apply_action``, one engine call that advances
   ``frame_skip`` physics substeps (:meth:`_simulate`), ``_observe``/``_reward``, observation
   noise and bias, non-finite detection;
 * the controller part of the simulator state (elapsed steps and the action buffer) and
