@@ -4,7 +4,8 @@ For every robot, source policies trained with the same config, one on the ``nomi
 domain and one on the randomized ``source`` domain of ``envs/<robot>.yaml`` (and, with
 ``--sources``, the randomized source plus an observation history (``history``) or a privileged
 critic (``privileged``) or online adaptation (``rma``: ``configs/<config>_rma.yaml``, phase 2
-on top of the same phase-1 budget), issue 15; ``--source-seed`` trains another seed), are evaluated
+on top of the same phase-1 budget), issue 15; any other name is a domain of the robot's file,
+e.g. ``source_actuators``; ``--source-seeds`` trains each on several seeds), are evaluated
 zero-shot (deterministic, episode ``i`` seeded ``seed + i``, through the one evaluation loop
 ``sim2real.evaluation.evaluate``) on PyBullet nominal, on every PyBullet target of the robot's
 domain file, and on its MuJoCo twin (``<robot>@mujoco:nominal``, Gymnasium's model).
@@ -15,7 +16,8 @@ one is trained with the command in :data:`PRETRAIN` (printed, and stored in the 
 not run are listed in the output with the reason.
 
     python benchmarks/sim2sim.py --train [--robots cartpole hopper] [--episodes 10]
-        [--sources nominal source history privileged rma] [--source-seed 0] [--merge]
+        [--sources nominal source source_actuators history privileged rma] [--source-seeds 0 1]
+        [--merge]
         [--runs runs/sim2sim] [--out benchmarks/results/sim2sim]
 
 Writes ``<out>/sim2sim.json`` (every return and length) and ``<out>/sim2sim.md`` (the table).
@@ -24,6 +26,7 @@ Writes ``<out>/sim2sim.json`` (every return and length) and ``<out>/sim2sim.md``
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shlex
@@ -102,7 +105,8 @@ def source_key(source: str, seed: int) -> str:
 def label(key: str) -> str:
     """Column label of a source key."""
     source, _, seed = key.partition("_seed")
-    return LABEL[source] + (f" (seed {seed})" if seed else "")
+    title = LABEL.get(source, f"trained on {source.replace('source_', 'randomized source + ')}")
+    return title + (f" (seed {seed})" if seed else "")
 
 
 def pretrain_command(robot: str, source: str, out: Path, seed: int = 0) -> list[str]:
@@ -181,7 +185,8 @@ def _source_line(key: str, source: dict[str, Any], command: str) -> str:
 
 
 def _source_order(key: str) -> tuple[int, str]:
-    return SOURCES.index(key.partition("_seed")[0]), key
+    source = key.partition("_seed")[0]
+    return (SOURCES.index(source) if source in SOURCES else len(SOURCES)), key
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -225,8 +230,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/sim2sim"))
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sim2sim")
     parser.add_argument("--train", action="store_true", help="Train missing sources.")
-    parser.add_argument("--sources", nargs="+", choices=SOURCES, default=list(DOMAINS))
-    parser.add_argument("--source-seed", type=int, default=0, help="Seed of the sources trained.")
+    parser.add_argument(
+        "--sources",
+        "--domains",
+        nargs="+",
+        default=list(DOMAINS),
+        help=f"Sources: {', '.join(VARIANTS)} or a domain of the robot's file.",
+    )
+    parser.add_argument(
+        "--source-seeds",
+        "--source-seed",
+        "--train-seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="Training seeds of each source.",
+    )
     parser.add_argument(
         "--merge", action="store_true", help="Keep the other robots of an existing sim2sim.json."
     )
@@ -254,12 +273,12 @@ def main(argv: list[str] | None = None) -> None:
             continue
         # --merge keeps the robot's other sources (evaluated by the command recorded with them)
         sources: dict[str, Any] = dict(kept.get(robot, {}).get("sources", {}))
-        for source in args.sources:
-            path, how = source_run(robot, source, args.runs, args.train, args.source_seed)
+        for source, seed in itertools.product(args.sources, args.source_seeds):
+            path, how = source_run(robot, source, args.runs, args.train, seed)
             if path is None:
                 continue
             rows = evaluate_source(path, robot, args.episodes, args.seed)
-            key = source_key(source, args.source_seed)
+            key = source_key(source, seed)
             sources[key] = {"path": str(path), "how": how, "results": rows}
             sources[key]["command"] = results["command"]
         results["robots"][robot] = (

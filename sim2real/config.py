@@ -238,8 +238,8 @@ class ExperimentConfig(StrictModel):
     parameters: nominal only), a ``module:Class`` wrapper, or ``auto`` (the first that applies:
     env, then pybullet for PyBullet envs, then none)."""
     domain: str = "source"
-    """Training domain: ``source`` (the env's randomization), ``nominal``, a target name, or
-    ``path/to/file.yaml:NAME``."""
+    """Training domain: ``source`` (the env's randomization), a named source of the env's domain
+    file (e.g. ``source_actuators``), ``nominal``, a target name, or ``path/to/file.yaml:NAME``."""
     adr: ADRConfig | None = None
     """Automatic domain randomization settings (``sim2real.randomization.ADRConfig``) or null."""
     algo: Literal["ppo", "sac", "td3"] = "ppo"

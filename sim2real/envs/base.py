@@ -51,6 +51,9 @@ class BulletRobotEnv(RobotEnv):
     #: PD-controlled robots add ``kp_scale``/``kd_scale`` via :meth:`_robot_parameters`.
 
     robot: BodyDynamics
+    #: Joints of ``self.robot.body_id`` the actions drive, in action order; a torque-controlled
+    #: robot sets them in ``_load`` (the torque-speed limit reads their speeds).
+    _actuated_joints: list[int]
 
     # ------------------------------------------------------------------ engine hooks
     def _init_engine(self) -> None:
@@ -65,6 +68,12 @@ class BulletRobotEnv(RobotEnv):
 
     def _simulate(self) -> None:
         pybullet.stepSimulation(physicsClientId=self._client_id)
+
+    def _actuator_velocities(self) -> np.ndarray:
+        states = pybullet.getJointStates(
+            self.robot.body_id, self._actuated_joints, physicsClientId=self._client_id
+        )
+        return np.array([s[1] for s in states])
 
     def _set_gravity(self, gravity: np.ndarray) -> None:
         self._p.setGravity(*gravity.tolist())
@@ -102,7 +111,8 @@ class BulletRobotEnv(RobotEnv):
     def get_sim_state(self) -> np.ndarray:
         """The full simulator state as a flat float64 vector (what :meth:`set_sim_state` takes).
 
-        Layout: elapsed steps, action-buffer head, the action buffer, then per body its base
+        Layout: elapsed steps, action-buffer head, the action buffer, the actuator
+        model's lag and backlash states, then per body its base
         position (3), orientation quaternion (4), linear and angular velocity (3 + 3) and each
         movable joint's position and velocity, then the task's own variables. Dynamics
         parameters are not part of the state: they stay as set.
@@ -129,7 +139,7 @@ class BulletRobotEnv(RobotEnv):
         """
         state = self._checked_state(state)
         cid, values = self._client_id, state.tolist()
-        i = 2 + self._act_buf.size
+        i = self._control_state_size
         for body, joints in self._state_layout():
             v = values[i : i + 13]
             pybullet.resetBasePositionAndOrientation(body, v[0:3], v[3:7], physicsClientId=cid)

@@ -102,6 +102,15 @@ CHECKS: dict[str, list[str]] = {
     ],
     "envs_binary_domain": ["envs", "sample", "cartpole", "--domain", f"{B}/binary.yaml:source"],
     "envs_domain_is_folder": ["envs", "sample", "cartpole", "--domain", f"{B}:source"],
+    "envs_named_source_is_a_target": [
+        *("envs", "sample", "cartpole", "--domain", f"{B}/clash_sources.yaml:heavy")
+    ],
+    "envs_deadband_out_of_range": [
+        *("envs", "sample", "cartpole", "--domain", f"{B}/bad_actuator.yaml:source_actuators")
+    ],
+    "envs_torque_speed_on_pd_robot": [
+        *("envs", "sample", "quadruped", "--domain", f"{B}/pd_torque_speed.yaml:source")
+    ],
     # pretrain: --set overrides and sizes
     "pre_set_no_equals": [*PRE, "--set", "total_timesteps"],
     "pre_set_empty_key": [*PRE, "--set", "=5"],
@@ -482,6 +491,10 @@ def build_guarded(base: Path, cli: Callable[[list[str]], None]) -> None:
         "nan_benchmark.yaml": quickstart.replace("threshold: 800", "threshold: .nan"),
         "nonempty/notes.txt": "someone's files\n",
         "user_env.yaml": "source:\n  parameters:\n    no_such_parameter: 1.0\n",
+        "clash_sources.yaml": "sources:\n  heavy: {}\ntargets:\n  heavy: {}\n",
+        "bad_actuator.yaml": "sources:\n  source_actuators:\n    parameters:\n"
+        "      motor_deadband: 0.9\n",
+        "pd_torque_speed.yaml": "source:\n  parameters:\n    motor_velocity_limit: 20.0\n",
         "other_benchmark/benchmark.json": json.dumps({"run_key": "another config"}) + "\n",
     }
     for name, text in files.items():
