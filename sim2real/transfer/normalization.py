@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
@@ -68,7 +69,12 @@ def carry_normalization(
         target.training = True
         return "re-estimated on the target (source had none)"
     if mode == "reestimate":
-        target.obs_rms = RunningMeanStd(shape=target.observation_space.shape or ())  # type: ignore[assignment]
+        space = target.observation_space
+        target.obs_rms = (  # type: ignore[assignment]
+            {k: RunningMeanStd(shape=space[k].shape or ()) for k in target.norm_obs_keys}
+            if isinstance(space, spaces.Dict)  # a privileged critic's observation/privileged
+            else RunningMeanStd(shape=space.shape or ())
+        )
         target.ret_rms = RunningMeanStd(shape=())
         target.training = True
         return "re-estimated on the target from scratch"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
@@ -132,11 +133,20 @@ def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -
 
 
 def _check_history(src: LoadedPolicy, exp: ExperimentConfig) -> None:
-    """Source and target feed the policy the same observation history (or none).
+    """Source and target feed the policy the same observation history (or none), and both
+    have a privileged critic or neither (the critic's input differs).
 
     Raises:
         ConfigError: naming both and the ``--set`` that fixes the target.
     """
+    critic = isinstance(src.model.observation_space, spaces.Dict)
+    if critic != exp.policy.privileged_critic:
+        raise ConfigError(
+            f"policy.privileged_critic: the source policy was trained with it "
+            f"{'on' if critic else 'off'}, the target config has it "
+            f"{'on' if exp.policy.privileged_critic else 'off'}; set the same "
+            f"(--set policy.privileged_critic={str(critic).lower()})"
+        )
     have, want = src.history, history_spec_of(exp)
     if have == want:
         return

@@ -115,3 +115,24 @@ def test_export_keeps_only_the_actor(privileged_run: Path, tmp_path: Path) -> No
 def test_evaluation_on_a_target_without_randomization(privileged_run: Path) -> None:
     res = evaluate(SB3Agent(load_run(privileged_run)), "cartpole", "nominal", episodes=2)
     assert len(res.returns) == 2 and all(n > 0 for n in res.lengths)
+
+
+def test_transfer_between_privileged_critics(privileged_run: Path, tmp_path: Path) -> None:
+    import yaml
+
+    from sim2real.transfer.config import load_transfer_config
+    from sim2real.transfer.run import run_transfer
+
+    source = load_run(privileged_run)
+    data = {**load_config("smoke", [*TINY, *PRIV, "history={length: 2}"]).to_dict()}
+    data["domain"] = "heavy_pole"  # randomized too (a target domain): the critic sees it
+    data["transfer"] = {"source": str(privileged_run), "copy": ["all"]}
+    path = tmp_path / "transfer.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = run_transfer(load_transfer_config(path), out_dir=tmp_path / "run", quiet=True)
+    assert isinstance(result.model.policy, PrivilegedCriticPolicy)
+    assert result.model.observation_space == source.model.observation_space
+    data["policy"]["privileged_critic"] = False
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"policy.privileged_critic: the source .* on"):
+        run_transfer(load_transfer_config(path), out_dir=tmp_path / "run2", quiet=True)
