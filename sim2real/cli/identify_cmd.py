@@ -43,6 +43,17 @@ def _outputs(env: str, out: Path | None, report: Path | None) -> tuple[Path, Pat
     return out, report
 
 
+def _resolve(env: str, gym_packages: str, dynamics: str) -> str:
+    """The env's short name, registering a third-party env's packages and dynamics first."""
+    from sim2real.envs.external import register_external
+    from sim2real.envs.registry import resolve_env
+
+    packages = [p.strip() for p in gym_packages.split(",") if p.strip()]
+    if packages or dynamics != "auto":
+        register_external(env, packages, dynamics=dynamics)
+    return resolve_env(env).name
+
+
 def identify(
     env: str = typer.Argument(..., help="Env short name or id, e.g. cartpole."),
     data: list[Path] = typer.Option(
@@ -83,15 +94,10 @@ def identify(
 ) -> None:
     """Fit the simulator's dynamics to recorded rollouts; write a domain file and a report."""
     from sim2real.cli._output import console, print_json
-    from sim2real.envs.external import register_external
-    from sim2real.envs.registry import resolve_env
     from sim2real.identification import FitSettings, prepare
 
     _check_options(method, budget, seed, holdout, samples, horizon, max_transitions)
-    packages = [p.strip() for p in gym_packages.split(",") if p.strip()]
-    if packages or dynamics != "auto":
-        register_external(env, packages, dynamics=dynamics)
-    short = resolve_env(env).name
+    short = _resolve(env, gym_packages, dynamics)
     out, report = _outputs(short, out, report)
     settings = FitSettings(
         method=method,  # type: ignore[arg-type]
