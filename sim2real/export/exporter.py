@@ -314,17 +314,7 @@ def _env_info(
             )
         return info
 
-    try:
-        entry = resolve_env(src.env)
-        env, info["env"], info["env_id"] = make_env(entry.name), entry.name, entry.env_id
-    except UnknownEnvError:
-        try:
-            env = gym.make(src.env)
-        except gym.error.Error:
-            raise SpaceMismatchError(
-                f"env {src.env!r} is neither a sim2real env nor a Gymnasium id; fix --env"
-            ) from None
-        info["env_id"] = src.env
+    env = _open_trained_env(src.env, info)
     if src.history is not None:
         base_env, env = env, HistoryObservation(env, src.history)
     try:
@@ -339,15 +329,7 @@ def _env_info(
         info["observation_names"] = [*info["observation_names"], *extra]
         info["control_period"] = control_period_of(env)
         info["action_commands"] = _action_commands(env, n_act)
-        sources = getattr(env.unwrapped, "observation_sources", None)
-        info["observation_sources"] = (
-            [
-                *sources,
-                *({"source": "adaptation module", "frame": None, "unit": None} for _ in extra),
-            ]
-            if sources is not None
-            else None
-        )
+        info["observation_sources"] = _observation_sources(env, len(extra))
         if src.history is not None:
             _add_history(info, src.history, base_env)
         if rma is not None and not real:
@@ -358,6 +340,33 @@ def _env_info(
     finally:
         env.close()
     return info
+
+
+def _open_trained_env(name: str, info: dict[str, Any]) -> gym.Env:
+    """The env ``name`` (a sim2real env or a Gymnasium id); its names go into ``info``."""
+    try:
+        entry = resolve_env(name)
+        info["env"], info["env_id"] = entry.name, entry.env_id
+        return make_env(entry.name)
+    except UnknownEnvError:
+        pass
+    try:
+        env = gym.make(name)
+    except gym.error.Error:
+        raise SpaceMismatchError(
+            f"env {name!r} is neither a sim2real env nor a Gymnasium id; fix --env"
+        ) from None
+    info["env_id"] = name
+    return env
+
+
+def _observation_sources(env: gym.Env, n_latent: int) -> list[dict[str, Any]] | None:
+    """The env's observation sources (if it names them), then the adaptation module's latent."""
+    sources = getattr(env.unwrapped, "observation_sources", None)
+    if sources is None:
+        return None
+    latent = {"source": "adaptation module", "frame": None, "unit": None}
+    return [*sources, *(dict(latent) for _ in range(n_latent))]
 
 
 def _add_history(info: dict[str, Any], spec: HistorySpec, base_env: gym.Env) -> None:

@@ -69,12 +69,7 @@ def carry_normalization(
         target.training = True
         return "re-estimated on the target (source had none)"
     if mode == "reestimate":
-        space = target.observation_space
-        target.obs_rms = (  # type: ignore[assignment]
-            {k: RunningMeanStd(shape=space[k].shape or ()) for k in target.norm_obs_keys}
-            if isinstance(space, spaces.Dict)  # a privileged critic's observation/privileged
-            else RunningMeanStd(shape=space.shape or ())
-        )
+        target.obs_rms = _fresh_obs_statistics(target)  # type: ignore[assignment]
         target.ret_rms = RunningMeanStd(shape=())
         target.training = True
         return "re-estimated on the target from scratch"
@@ -83,3 +78,11 @@ def carry_normalization(
     target.clip_obs, target.epsilon = source.clip_obs, source.epsilon
     target.training = mode == "update"
     return f"carried over from the source and {'updated' if mode == 'update' else 'frozen'}"
+
+
+def _fresh_obs_statistics(target: VecNormalize) -> RunningMeanStd | dict[str, RunningMeanStd]:
+    """Empty observation statistics, per key for a Dict space (a privileged critic's)."""
+    space = target.observation_space
+    if isinstance(space, spaces.Dict):
+        return {k: RunningMeanStd(shape=space[k].shape or ()) for k in target.norm_obs_keys or []}
+    return RunningMeanStd(shape=space.shape or ())
