@@ -1,7 +1,11 @@
 """Sim2sim table: does our domain randomization buy robustness against a gap we did not design?
 
-For every robot, two source policies trained with the same config, one on the ``nominal``
-domain and one on the randomized ``source`` domain of ``envs/<robot>.yaml``, are evaluated
+For every robot, source policies trained with the same config, one on the ``nominal``
+domain and one on the randomized ``source`` domain of ``envs/<robot>.yaml`` (and, with
+``--sources``, the randomized source plus an observation history (``history``) or a privileged
+critic (``privileged``) or online adaptation (``rma``: ``configs/<config>_rma.yaml``, phase 2
+on top of the same phase-1 budget), issue 15; any other name is a domain of the robot's file,
+e.g. ``source_actuators``; ``--source-seeds`` trains each on several seeds), are evaluated
 zero-shot (deterministic, episode ``i`` seeded ``seed + i``, through the one evaluation loop
 ``sim2real.evaluation.evaluate``) on PyBullet nominal, on every PyBullet target of the robot's
 domain file, and on its MuJoCo twin (``<robot>@mujoco:nominal``, Gymnasium's model).
@@ -12,6 +16,8 @@ one is trained with the command in :data:`PRETRAIN` (printed, and stored in the 
 not run are listed in the output with the reason.
 
     python benchmarks/sim2sim.py --train [--robots cartpole hopper] [--episodes 10]
+        [--sources nominal source source_actuators history privileged rma] [--source-seeds 0 1]
+        [--merge]
         [--runs runs/sim2sim] [--out benchmarks/results/sim2sim]
 
 Writes ``<out>/sim2sim.json`` (every return and length) and ``<out>/sim2sim.md`` (the table).
@@ -20,6 +26,7 @@ Writes ``<out>/sim2sim.json`` (every return and length) and ``<out>/sim2sim.md``
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shlex
@@ -72,25 +79,54 @@ NOT_RUN = {
     "manipulator": "not run: its MuJoCo twin (URDF loader) is not on main yet",
 }
 DOMAINS = ("nominal", "source")
-LABEL = {"nominal": "trained on nominal", "source": "trained on randomized source"}
+#: sources beyond the two domains: the randomized source plus one issue-15 option each
+VARIANTS: dict[str, list[str]] = {
+    "history": ["domain=source", "history={length: 4}"],
+    "privileged": ["domain=source", "policy.privileged_critic=true"],
+    "rma": ["domain=source"],  # configs/<config>_rma.yaml: the config + an adaptation block
+}
+#: sources trained from a sibling config ``<config><suffix>`` instead of ``--set`` overrides
+CONFIG_SUFFIX = {"rma": "_rma"}
+SOURCES = (*DOMAINS, *VARIANTS)
+LABEL = {
+    "nominal": "trained on nominal",
+    "source": "trained on randomized source",
+    "history": "randomized source + history 4",
+    "privileged": "randomized source + privileged critic",
+    "rma": "randomized source + online adaptation (RMA)",
+}
 
 
-def pretrain_command(robot: str, domain: str, out: Path) -> list[str]:
+def source_key(source: str, seed: int) -> str:
+    """Key (and run folder suffix) of a source trained with ``seed``."""
+    return source if seed == 0 else f"{source}_seed{seed}"
+
+
+def label(key: str) -> str:
+    """Column label of a source key."""
+    source, _, seed = key.partition("_seed")
+    title = LABEL.get(source, f"trained on {source.replace('source_', 'randomized source + ')}")
+    return title + (f" (seed {seed})" if seed else "")
+
+
+def pretrain_command(robot: str, source: str, out: Path, seed: int = 0) -> list[str]:
     """The ``sim2real pretrain`` command line of one source."""
     config, sets = PRETRAIN[robot]
-    args = ["sim2real", "pretrain", config]
-    for s in [*sets, f"domain={domain}"]:
+    args = ["sim2real", "pretrain", config + CONFIG_SUFFIX.get(source, "")]
+    for s in [*sets, *VARIANTS.get(source, [f"domain={source}"])]:
         args += ["--set", s]
-    return [*args, "--seed", "0", "--out", str(out), "--quiet"]
+    return [*args, "--seed", str(seed), "--out", str(out), "--quiet"]
 
 
-def source_run(robot: str, domain: str, runs: Path, train: bool) -> tuple[Path | None, str]:
+def source_run(
+    robot: str, source: str, runs: Path, train: bool, seed: int = 0
+) -> tuple[Path | None, str]:
     """The source's folder (``None`` if missing and not trained) and how it was made."""
-    if (robot, domain) in SHIPPED:
-        path = SHIPPED[(robot, domain)]
+    if (robot, source) in SHIPPED and seed == 0:
+        path = SHIPPED[(robot, source)]
         return path, f"shipped: {path.relative_to(ROOT)} (see its README.md)"
-    out = runs / f"{robot}_{domain}"
-    cmd = pretrain_command(robot, domain, out)
+    out = runs / f"{robot}_{source_key(source, seed)}"
+    cmd = pretrain_command(robot, source, out, seed)
     text = "nice " + shlex.join(cmd)
     if RunDir(out).finished():
         return out, text
@@ -141,6 +177,18 @@ def _cell(row: dict[str, Any]) -> str:
     return f"{row['mean']:.0f}{ci}, {row['mean_length']:.0f} steps{walked}"
 
 
+def _source_line(key: str, source: dict[str, Any], command: str) -> str:
+    """One source of a robot's section: how it was made (and evaluated, if not by ``command``)."""
+    other = source.get("command", command)
+    evaluated = f" (evaluated by `{other}`)" if other != command else ""
+    return f"- {label(key)}: `{source['how']}`{evaluated}"
+
+
+def _source_order(key: str) -> tuple[int, str]:
+    source = key.partition("_seed")[0]
+    return (SOURCES.index(source) if source in SOURCES else len(SOURCES)), key
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The sim2sim table, one section per robot (rows: target; columns: the two sources)."""
     lines = [
@@ -158,10 +206,10 @@ def markdown(results: dict[str, Any]) -> str:
         if "skipped" in data:
             lines += [data["skipped"], ""]
             continue
-        domains = [d for d in DOMAINS if d in data["sources"]]
+        domains = sorted(data["sources"], key=_source_order)
         lines += [f"Evaluated by `{data['command']}`; sources:"]
-        lines += [f"- {LABEL[d]}: `{data['sources'][d]['how']}`" for d in domains]
-        lines += ["", "| target | " + " | ".join(LABEL[d] for d in domains) + " |"]
+        lines += [_source_line(d, data["sources"][d], data["command"]) for d in domains]
+        lines += ["", "| target | " + " | ".join(label(d) for d in domains) + " |"]
         lines += ["|---|" + "---:|" * len(domains)]
         first = data["sources"][domains[0]]["results"]
         for i, row in enumerate(first):
@@ -183,6 +231,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/sim2sim")
     parser.add_argument("--train", action="store_true", help="Train missing sources.")
     parser.add_argument(
+        "--sources",
+        "--domains",
+        nargs="+",
+        default=list(DOMAINS),
+        help=f"Sources: {', '.join(VARIANTS)} or a domain of the robot's file.",
+    )
+    parser.add_argument(
+        "--source-seeds",
+        "--source-seed",
+        "--train-seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="Training seeds of each source.",
+    )
+    parser.add_argument(
         "--merge", action="store_true", help="Keep the other robots of an existing sim2sim.json."
     )
     parser.add_argument(
@@ -201,20 +265,22 @@ def main(argv: list[str] | None = None) -> None:
         "robots": {},
     }
     old = args.out / "sim2sim.json"
-    if args.merge and old.is_file():
-        kept = json.loads(old.read_text())["robots"]
-        results["robots"] = {k: v for k, v in kept.items() if k not in args.robots}
+    kept = json.loads(old.read_text())["robots"] if args.merge and old.is_file() else {}
+    results["robots"] = {k: v for k, v in kept.items() if k not in args.robots}
     for robot in args.robots:
         if robot not in PRETRAIN:
             results["robots"][robot] = {"skipped": NOT_RUN.get(robot, "not run: unknown robot")}
             continue
-        sources: dict[str, Any] = {}
-        for domain in DOMAINS:
-            path, how = source_run(robot, domain, args.runs, args.train)
+        # --merge keeps the robot's other sources (evaluated by the command recorded with them)
+        sources: dict[str, Any] = dict(kept.get(robot, {}).get("sources", {}))
+        for source, seed in itertools.product(args.sources, args.source_seeds):
+            path, how = source_run(robot, source, args.runs, args.train, seed)
             if path is None:
                 continue
             rows = evaluate_source(path, robot, args.episodes, args.seed)
-            sources[domain] = {"path": str(path), "how": how, "results": rows}
+            key = source_key(source, seed)
+            sources[key] = {"path": str(path), "how": how, "results": rows}
+            sources[key]["command"] = results["command"]
         results["robots"][robot] = (
             {"sources": sources, "command": results["command"]}
             if sources

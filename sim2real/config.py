@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from sim2real.controller.history import MAX_HISTORY
 from sim2real.envs.registry import resolve_env
 from sim2real.errors import ConfigError, Sim2RealError
 from sim2real.randomization.adr import ADRConfig
@@ -25,8 +26,10 @@ from sim2real.strict import StrictModel
 
 __all__ = [
     "ACTIVATIONS",
+    "AdaptationConfig",
     "EvalConfig",
     "ExperimentConfig",
+    "HistoryConfig",
     "PolicyConfig",
     "StrictModel",
     "apply_overrides",
@@ -130,6 +133,10 @@ class PolicyConfig(StrictModel):
     critic_layer_norm: bool = False
     """SAC/TD3: LayerNorm after every hidden layer of the Q networks (RLPD); set it for every
     arm of a comparison, scratch included."""
+    privileged_critic: bool = False
+    """PPO: the value function also sees the dynamics the randomization drew (asymmetric
+    actor-critic, Pinto et al. 2018); the actor, which is exported, sees only the robot's
+    observation. Needs a randomized training domain."""
 
     @field_validator("net_arch")
     @classmethod
@@ -142,6 +149,57 @@ class PolicyConfig(StrictModel):
         if isinstance(v, dict) and not set(v) <= {"pi", "vf", "qf"}:
             raise ValueError(f"keys must be among pi, vf, qf, got {sorted(v)}")
         return v
+
+
+class AdaptationConfig(StrictModel):
+    """Online adaptation (RMA, Kumar et al. 2021) in two phases, both in one ``pretrain`` run.
+
+    Phase 1 trains the policy on the observation plus a latent ``z = env_encoder(dynamics)`` of
+    the true (sampled) dynamics parameters; phase 2 freezes it and regresses ``z`` from the last
+    ``history`` (observation, action) pairs with the adaptation module, on rollouts driven by the
+    module's own estimate. Deployment runs policy + adaptation module, never the true parameters.
+    """
+
+    latent_dim: int = Field(default=8, ge=1, le=256)
+    """Size of the dynamics latent ``z`` (RMA: 8)."""
+    encoder: list[int] = Field(default_factory=lambda: [64, 32])
+    """Hidden layers of the env encoder MLP (normalized parameters -> ``z``)."""
+    history: int = Field(default=50, ge=1, le=MAX_HISTORY)
+    """Past (observation, action) pairs the adaptation module reads besides the current
+    observation (RMA: 50), in :mod:`sim2real.controller.history`'s layout."""
+    module: list[int] = Field(default_factory=lambda: [256, 128])
+    """Hidden layers of the adaptation MLP over the flattened history (RMA uses a 1-D CNN)."""
+    timesteps: int = Field(default=20_000, ge=1, le=MAX_TIMESTEPS)
+    """Phase-2 budget in environment steps (summed over ``n_envs``); recorded in the run's
+    ``summary.json`` next to phase 1's ``total_timesteps``."""
+    rollout: int = Field(default=1000, ge=1, le=MAX_ROLLOUT)
+    """Phase 2: environment steps per env collected with the current module between updates."""
+    epochs: int = Field(default=4, ge=1, le=1000)
+    """Phase 2: passes over each rollout."""
+    batch_size: int = Field(default=256, ge=1, le=1_000_000)
+    """Phase 2: minibatch size of the regression."""
+    learning_rate: float = Field(default=1e-3, gt=0, le=1.0)
+    """Phase 2: Adam learning rate."""
+
+    @field_validator("encoder", "module")
+    @classmethod
+    def _layers(cls, v: list[int]) -> list[int]:
+        if any(not 0 < x <= MAX_LAYER_WIDTH for x in v):
+            raise ValueError(f"layer sizes must be positive integers, at most {MAX_LAYER_WIDTH}")
+        if len(v) > MAX_LAYERS:
+            raise ValueError(f"at most {MAX_LAYERS} hidden layers")
+        return v
+
+
+class HistoryConfig(StrictModel):
+    """Observation history: the policy also sees the last ``length`` observations (and the
+    actions sent after them); layout, names and episode-start rule in
+    :mod:`sim2real.controller.history`."""
+
+    length: int = Field(ge=1, le=MAX_HISTORY)
+    """Past steps the policy sees (1 to ``MAX_HISTORY``)."""
+    actions: bool = True
+    """Also feed the action sent after each past observation."""
 
 
 class EvalConfig(StrictModel):
@@ -180,8 +238,8 @@ class ExperimentConfig(StrictModel):
     parameters: nominal only), a ``module:Class`` wrapper, or ``auto`` (the first that applies:
     env, then pybullet for PyBullet envs, then none)."""
     domain: str = "source"
-    """Training domain: ``source`` (the env's randomization), ``nominal``, a target name, or
-    ``path/to/file.yaml:NAME``."""
+    """Training domain: ``source`` (the env's randomization), a named source of the env's domain
+    file (e.g. ``source_actuators``), ``nominal``, a target name, or ``path/to/file.yaml:NAME``."""
     adr: ADRConfig | None = None
     """Automatic domain randomization settings (``sim2real.randomization.ADRConfig``) or null."""
     algo: Literal["ppo", "sac", "td3"] = "ppo"
@@ -191,6 +249,8 @@ class ExperimentConfig(StrictModel):
     rl-zoo3: ``learning_rate: lin_3e-4`` (linear schedule), ``noise_type``/``noise_std``."""
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     """Policy architecture."""
+    history: HistoryConfig | None = None
+    """Observation history fed to the policy (``{length: 4, actions: true}``), or null."""
     n_envs: int = Field(default=1, ge=1, le=MAX_ENVS)
     """Parallel training environments (at most ``MAX_ENVS``)."""
     vec_env: Literal["dummy", "subproc"] = "dummy"
@@ -214,6 +274,9 @@ class ExperimentConfig(StrictModel):
     torch_threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
     """Torch intra-op threads (at most ``MAX_THREADS``); null picks 1 on machines with <= 4
     cores (measured fastest)."""
+    adaptation: AdaptationConfig | None = None
+    """Online adaptation (RMA): phase 1 with the true dynamics encoded, phase 2 the adaptation
+    module (:class:`AdaptationConfig`); PPO only. Null: a plain policy."""
 
     @field_validator("hyperparams")
     @classmethod
@@ -243,6 +306,42 @@ class ExperimentConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _adaptation_needs_ppo(self) -> ExperimentConfig:
+        if self.adaptation is not None and self.algo != "ppo":
+            raise ValueError(f"adaptation: needs algo ppo (got {self.algo}); set algo: ppo")
+        if self.adaptation is not None and self.policy.kwargs.get("features_extractor_class"):
+            raise ValueError("adaptation: sets the features extractor; drop it from policy.kwargs")
+        if self.adaptation is not None and self.history is not None:
+            raise ValueError(
+                "adaptation: the adaptation module keeps its own history (adaptation.history); "
+                "drop the history: block"
+            )
+        if self.adaptation is not None and self.policy.privileged_critic:
+            raise ValueError(
+                "adaptation: actor and critic already see the dynamics in phase 1; "
+                "drop policy.privileged_critic"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _privileged_critic_fits(self) -> ExperimentConfig:
+        if not self.policy.privileged_critic:
+            return self
+        if self.algo != "ppo":
+            raise ValueError("policy.privileged_critic: PPO only (set algo: ppo)")
+        if self.domain == "nominal" and self.adr is None:
+            raise ValueError(
+                "policy.privileged_critic: the critic sees the dynamics the randomization draws, "
+                "and domain nominal draws none; train on a randomized domain (domain: source)"
+            )
+        if self.dynamics == "none":
+            raise ValueError(
+                "policy.privileged_critic: dynamics none gives no parameters to the critic; "
+                "use dynamics: auto"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _known_env(self) -> ExperimentConfig:
         """The env exists (third-party settings are recorded for this process)."""
         try:
@@ -254,12 +353,18 @@ class ExperimentConfig(StrictModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (ADR settings included).
 
-        ``policy.critic_layer_norm`` and the env settings appear only when not default, so
+        ``policy.critic_layer_norm``/``privileged_critic``, ``history`` and the env settings
+        appear only when not default, so
         configs of sim2real envs (and the cache keys hashed from them) written before those
         options existed stay the same."""
         data = _drop_env_defaults(self.model_dump(mode="json"))
-        if not data["policy"].get("critic_layer_norm"):
-            data["policy"].pop("critic_layer_norm", None)
+        if data.get("history") is None:
+            data.pop("history", None)
+        if data.get("adaptation") is None:
+            data.pop("adaptation", None)
+        for key in ("critic_layer_norm", "privileged_critic"):
+            if not data["policy"].get(key):
+                data["policy"].pop(key, None)
         return data
 
     def to_yaml(self) -> str:

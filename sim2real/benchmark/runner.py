@@ -182,6 +182,7 @@ def check_arms(config: BenchmarkConfig, source_run: Path) -> None:
     """
     from sim2real.config import config_from_dict
     from sim2real.training import build_model, make_vec_env, wrap_normalize
+    from sim2real.training.history import history_spec_of
     from sim2real.transfer import transfer
 
     for arm in config.arm_names:
@@ -189,7 +190,14 @@ def check_arms(config: BenchmarkConfig, source_run: Path) -> None:
             continue
         data = target_config(config, source_run, arm, config.seeds[0])
         exp = config_from_dict(data, f"benchmark train config (arm {arm})")
-        venv: Any = make_vec_env(exp.env, exp.domain, 1, exp.seed)
+        venv: Any = make_vec_env(
+            exp.env,
+            exp.domain,
+            1,
+            exp.seed,
+            history=history_spec_of(exp),
+            privileged=exp.policy.privileged_critic,
+        )
         try:
             if exp.normalize:
                 venv = wrap_normalize(venv, training=True)

@@ -98,23 +98,9 @@ def _print_domains(domains: dict[str, Any]) -> None:
     if domains["file"] is None:
         console.print("no domain file (envs/<name>.yaml): only the nominal domain")
         return
-    src = domains["source"]
-    if src is not None:
-        table = Table(title=f"source randomization ({domains['file']})")
-        for col in ("parameter", "applies to", "distribution", "mode", "resample"):
-            table.add_column(col)
-        for row in src["parameters"]:
-            table.add_row(
-                row["parameter"],
-                row["applies_to"],
-                row["distribution"],
-                row["mode"],
-                row["resample"],
-            )
-        console.print(table)
-        for key in ("pushes", "action_noise"):
-            if key in src:
-                console.print(escape(f"{key}: {src[key]}"))
+    sources = {"source": domains["source"]} if domains["source"] is not None else {}
+    for name, src in {**sources, **domains.get("sources", {})}.items():
+        _print_source(f"{name} randomization ({domains['file']})", src)
     table = Table(title="targets (fixed shifted dynamics)")
     for col in ("target", "shifts", "description"):
         table.add_column(col)
@@ -123,6 +109,20 @@ def _print_domains(domains: dict[str, Any]) -> None:
         shifts = ", ".join(_shift_text(k, v) for k, v in {**tgt["shifts"], **extras}.items())
         table.add_row(name, escape(shifts), escape(tgt["description"]))
     console.print(table)
+
+
+def _print_source(title: str, src: dict[str, Any]) -> None:
+    table = Table(title=title)
+    for col in ("parameter", "applies to", "distribution", "mode", "resample"):
+        table.add_column(col)
+    for row in src["parameters"]:
+        table.add_row(
+            row["parameter"], row["applies_to"], row["distribution"], row["mode"], row["resample"]
+        )
+    console.print(table)
+    for key in ("pushes", "action_noise"):
+        if key in src:
+            console.print(escape(f"{key}: {src[key]}"))
 
 
 def _shift_text(name: str, value: Any) -> str:
@@ -136,7 +136,10 @@ def _shift_text(name: str, value: Any) -> str:
 def sample_cmd(
     env: str = typer.Argument(..., help="Short name or Gymnasium id, e.g. cartpole."),
     domain: str = typer.Option(
-        "source", "--domain", "-d", help="source, nominal, a target name, or FILE.yaml:NAME."
+        "source",
+        "--domain",
+        "-d",
+        help="source, nominal, a named source or target, or FILE.yaml:NAME.",
     ),
     seed: int = typer.Option(0, "--seed", "-s", help="Seed of the env's random stream."),
     n: int = typer.Option(

@@ -33,13 +33,25 @@ def _outputs(env: str, out: Path | None, report: Path | None) -> tuple[Path, Pat
     from sim2real.cli._checks import check_writable_dir, check_writable_file
     from sim2real.errors import Sim2RealError
 
-    out = out or Path(f"{env}_identified.yaml")
+    stem = env.replace("/", "_").replace(":", "_")  # a Gymnasium id or module:Class
+    out = out or Path(f"{stem}_identified.yaml")
     if out.suffix not in (".yaml", ".yml"):
         raise Sim2RealError(f"--out {out}: a domain file must end in .yaml")
     check_writable_file("--out", out)
     report = report or out.with_name(f"{out.stem}_report")
     check_writable_dir("--report", report)
     return out, report
+
+
+def _resolve(env: str, gym_packages: str, dynamics: str) -> str:
+    """The env's short name, registering a third-party env's packages and dynamics first."""
+    from sim2real.envs.external import register_external
+    from sim2real.envs.registry import resolve_env
+
+    packages = [p.strip() for p in gym_packages.split(",") if p.strip()]
+    if packages or dynamics != "auto":
+        register_external(env, packages, dynamics=dynamics)
+    return resolve_env(env).name
 
 
 def identify(
@@ -72,15 +84,20 @@ def identify(
     max_transitions: int = typer.Option(
         200, "--max-transitions", help="Transitions scored by the likelihood."
     ),
+    gym_packages: str = typer.Option(
+        "", "--gym-packages", help="Comma list of packages registering ENV's Gymnasium id."
+    ),
+    dynamics: str = typer.Option(
+        "auto", "--dynamics", help="Third-party envs: auto | env | pybullet | module:Class."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON only."),
 ) -> None:
     """Fit the simulator's dynamics to recorded rollouts; write a domain file and a report."""
     from sim2real.cli._output import console, print_json
-    from sim2real.envs.registry import resolve_env
     from sim2real.identification import FitSettings, prepare
 
     _check_options(method, budget, seed, holdout, samples, horizon, max_transitions)
-    short = resolve_env(env).name
+    short = _resolve(env, gym_packages, dynamics)
     out, report = _outputs(short, out, report)
     settings = FitSettings(
         method=method,  # type: ignore[arg-type]

@@ -25,6 +25,16 @@ def _print_result(result: Any, as_json: bool) -> None:
     )
     for key, ev in summary["final_eval"].items():
         console.print(f"  eval {key}: {ev['mean']:.2f} ± {ev['std']:.2f}")
+    phase2 = summary.get("adaptation")
+    if phase2:  # RMA: the lines above are phase 1 (true dynamics); these the deployed pair
+        console.print(
+            f"adaptation: {phase2['steps']} more steps ({summary['pretrain_env_steps']} in all), "
+            f"regression loss {phase2['rollout_loss'][0]:.4g} -> {phase2['rollout_loss'][-1]:.4g}"
+        )
+        for key, ev in phase2["final_eval"].items():
+            console.print(
+                f"  eval {key} (policy + adaptation module): {ev['mean']:.2f} ± {ev['std']:.2f}"
+            )
     console.print(f"results: {result.path}")
     console.print(f"  tensorboard --logdir {RunDir(result.path).tb}")
 

@@ -112,6 +112,10 @@ def inspect_command(
         f"obs {info['observation_size']}  act {info['action_size']}  "
         f"{info['total_params']} parameters"
     )
+    if len(info["inputs"]) > 1:  # a privileged critic: the networks read different inputs
+        for network, keys in info["inputs"].items():
+            reads = ", ".join(f"{k} ({n})" for k, n in keys.items())
+            console.print(f"{network} reads {reads}")
     table = Table(title="named parts (select by prefix: actor, critic.features, *.head, all)")
     for col in ("part", "kind", "params", "tensors"):
         table.add_column(col)

@@ -23,8 +23,21 @@ and use its output (see ``docs/cpp.md``)::
            command_scale, command_offset,     # command = action * command_scale + offset
            command_units, command}            # e.g. N*m of joint torque
 
+Format version 3 adds the ``history`` block (``null`` for a policy without observation
+history; layout and episode-start rule in :mod:`sim2real.controller.history`)::
+
+    history:
+      length: 4                 # past steps in the input
+      actions: true             # past actions too
+      observation_size: 5       # the robot's observation (what the controller takes)
+      action_size: 1
+      input_size: 29            # the model's input: observation + history
+      layout: "obs[t] | obs[t-1] act[t-1] | ... | obs[t-k] act[t-k]"
+      reset: ...                # what the past entries hold at an episode start
+
 The same key facts are in the ONNX file's ``metadata_props`` (:func:`onnx_metadata_props`,
-keys ``sim2real.*``). Version 1 files (no ``io``) are still read.
+keys ``sim2real.*``). Version 1 files (no ``io``) and version 2 files (no ``history``) are still
+read.
 """
 
 from __future__ import annotations
@@ -38,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from sim2real.controller.history import HistorySpec
 from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.errors import ModelFileError
 
@@ -50,7 +64,10 @@ __all__ = [
     "READABLE_VERSIONS",
     "WEIGHTS_FILE",
     "VerifiedPolicy",
+    "describe_history",
     "describe_io",
+    "history_of",
+    "history_sources",
     "io_problem",
     "load_metadata",
     "load_verified",
@@ -65,9 +82,14 @@ METADATA_FILE = "metadata.json"
 WEIGHTS_FILE = "weights.npz"
 ARTIFACT_FILES = {"onnx": "policy.onnx", "torchscript": "policy.pt"}
 METADATA_FORMAT = "sim2real-policy"
-METADATA_VERSION = 2
-READABLE_VERSIONS = (1, 2)
-"""Metadata versions this code reads (1: before the ``io`` block)."""
+METADATA_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
+"""Metadata versions this code reads (1: before the ``io`` block, 2: before ``history``)."""
+HISTORY_LAYOUT = "obs[t] | obs[t-1] act[t-1] | ... | obs[t-k] act[t-k]"
+HISTORY_RESET = (
+    "at an episode start (controller reset) every past observation is the first observation "
+    "and every past action is 0; act[t-j] is the action sent after obs[t-j]"
+)
 BATCH = "batch"
 """The symbolic batch dimension in ``io.inputs[].shape`` (ONNX ``dim_param``)."""
 
@@ -142,6 +164,9 @@ def load_metadata(path: str | Path) -> dict[str, Any]:
         problem = io_problem(meta)
         if problem is not None:
             raise ModelFileError(f"{meta_path}: io: {problem}; re-export the policy")
+    problem = _history_problem(meta)
+    if problem is not None:
+        raise ModelFileError(f"{meta_path}: history: {problem}; re-export the policy")
     _check_files(meta["files"], meta_path)
     meta["_dir"] = str(folder)
     return meta
@@ -224,6 +249,60 @@ def describe_io(
     }
 
 
+def describe_history(spec: HistorySpec, n_obs: int, n_act: int) -> dict[str, Any]:
+    """The ``history`` block of format version 3 for a robot observation of ``n_obs`` entries."""
+    return {
+        **spec.to_dict(),
+        "observation_size": n_obs,
+        "action_size": n_act,
+        "input_size": spec.input_size(n_obs, n_act),
+        "layout": HISTORY_LAYOUT,
+        "reset": HISTORY_RESET,
+    }
+
+
+def history_of(meta: dict[str, Any]) -> HistorySpec | None:
+    """The observation history of checked metadata (``None``: the policy has none)."""
+    block = meta.get("history")
+    return None if block is None else HistorySpec.from_dict(block)
+
+
+def history_sources(
+    spec: HistorySpec,
+    observation_names: list[str],
+    action_names: list[str],
+    sources: list[dict[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """``observation_sources`` of every model input entry (for :func:`describe_io`): a past
+    observation is the same quantity as its current entry, a past action the controller's own
+    output (``source: action.NAME``, frame ``controller``)."""
+    base = sources or [{"source": name} for name in observation_names]
+    acts = [{"source": f"action.{n}", "frame": "controller", "unit": None} for n in action_names]
+    out = list(base)
+    for _ in range(spec.length):
+        out += base + (acts if spec.actions else [])
+    return out
+
+
+def _history_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with the ``history`` block (``None``: absent, null or consistent)."""
+    block = meta.get("history")
+    if block is None:
+        return None
+    try:
+        spec = history_of(meta)
+        assert spec is not None
+        n_obs, n_act = block["observation_size"], block["action_size"]
+        n_input = meta["observation"]["shape"][0]
+        if type(n_obs) is not int or n_obs < 1 or n_act != meta["action"]["shape"][0]:
+            return "observation_size/action_size do not fit the observation and action"
+        if spec.input_size(n_obs, n_act) != n_input or block["input_size"] != n_input:
+            return f"length {spec.length} with {n_obs} observations does not give {n_input} inputs"
+    except (KeyError, TypeError, ValueError, AssertionError):
+        return "missing or malformed (length, actions, observation_size, action_size)"
+    return None
+
+
 def io_problem(meta: dict[str, Any]) -> str | None:
     """What is wrong with a version-2 ``io`` block (``None`` if it fits the metadata)."""
     io: Any = meta.get("io")
@@ -271,6 +350,7 @@ def onnx_metadata_props(meta: dict[str, Any]) -> dict[str, str]:
         "command_scale": [e["command_scale"] for e in act],
         "command_offset": [e["command_offset"] for e in act],
         "command_units": [e["command_units"] for e in act],
+        "history": meta.get("history"),
     }
     return {f"sim2real.{k}": json.dumps(v) for k, v in facts.items()}
 

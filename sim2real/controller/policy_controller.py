@@ -13,9 +13,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sim2real.controller.artifact import load_verified
+from sim2real.controller.adaptation import AdaptedPolicy
+from sim2real.controller.artifact import history_of, load_verified, read_verified
+from sim2real.controller.history import HistoryBuffer, HistorySpec
 from sim2real.controller.numpy_backend import NumpyPolicy, _clip
 from sim2real.controller.onnx_backend import OnnxPolicy
+from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.errors import ModelFileError, SpaceMismatchError
 
 __all__ = ["Backend", "NonFinitePolicy", "PolicyController"]
@@ -43,6 +46,12 @@ class PolicyController:
     ``hold_last`` the output is always checked, so the held action can never be non-finite.
     :meth:`reset` between episodes.
 
+    A policy exported with an observation history (metadata ``history``) takes the robot's
+    observation alone: the controller keeps the past observations and its own past actions
+    (:class:`~sim2real.controller.history.HistoryBuffer`, cleared by :meth:`reset`). A
+    non-finite observation is replaced in the history by the last finite one, and the safe
+    action sent instead is recorded, so the history stays aligned step by step.
+
     Use :meth:`load`; the constructor takes an already-built backend.
     """
 
@@ -58,9 +67,20 @@ class PolicyController:
             raise ValueError(f"on_nonfinite must be 'zeros' or 'hold_last', not {on_nonfinite!r}")
         self.metadata = metadata
         self._policy = policy
-        self.observation_names: list[str] = list(metadata["observation"]["names"])
+        self.input_names: list[str] = list(metadata["observation"]["names"])
+        """Names of the model's input entries (with a history: the past entries too)."""
         self.action_names: list[str] = list(metadata["action"]["names"])
-        self.obs_shape = (len(self.observation_names),)
+        spec = history_of(metadata)
+        n_robot = len(self.input_names) if spec is None else metadata["history"]["observation_size"]
+        if metadata.get("adaptation"):  # RMA: the base network's last inputs are the latent
+            n_robot = int(metadata["adaptation"]["observations"])
+        self._adapted = policy if isinstance(policy, AdaptedPolicy) else None
+        self.observation_names: list[str] = self.input_names[:n_robot]
+        """Names of the observation :meth:`act` takes (what the robot measures)."""
+        self.obs_shape = (n_robot,)
+        self._history = (
+            None if spec is None else HistoryBuffer(spec, n_robot, len(self.action_names))
+        )
         self.action_low = np.asarray(metadata["action"]["low"], dtype=np.float32)
         self.action_high = np.asarray(metadata["action"]["high"], dtype=np.float32)
         n_act = len(self.action_names)
@@ -87,7 +107,12 @@ class PolicyController:
         # the weights): only the input needs checking
         self._output_finite = bool(getattr(policy, "output_finite", False))
         # no rate limit, nothing held and no output check: act keeps no state between calls
-        self._stateless = self._output_finite and max_delta is None and on_nonfinite == "zeros"
+        self._stateless = (
+            self._output_finite
+            and max_delta is None
+            and on_nonfinite == "zeros"
+            and self._history is None
+        )
         self._has_last = False
         self._last_obs = np.zeros(self.obs_shape, np.float32)
 
@@ -121,6 +146,8 @@ class PolicyController:
 
             n_obs, n_act = verified.weights.obs_dim, verified.weights.action_dim
             policy = OnnxPolicy(verified.artifact_path, n_obs, n_act, model=verified.artifact)
+        if meta.get("adaptation"):
+            policy = _adapted(policy, meta, verified.weights)
         return cls(policy, meta, on_nonfinite=on_nonfinite, max_delta=max_delta)
 
     # ------------------------------------------------------------------------------ control
@@ -145,11 +172,21 @@ class PolicyController:
             self._bad_input(obs)
         self.steps += 1
         if obs.dot(zeros) != 0.0:  # nan (from nan, or 0 * inf) iff some entry is not finite
-            return self._fallback()
+            return self._missing_reading()
         self._last_obs = obs
         if self._stateless:  # the default: 1 numpy call besides the network and the check above
             return _clip(self._policy(obs), self.action_low, self.action_high, dtype=np.float32)
-        raw = self._policy(obs)
+        if self._history is not None:
+            return self._record(self._act_on(self._history.observe(obs)))
+        if self._adapted is not None:  # RMA: the pair keeps its own history
+            action = self._act_on(obs)
+            self._adapted.record(action)
+            return action
+        return self._act_on(obs)
+
+    def _act_on(self, model_input: np.ndarray) -> np.ndarray:
+        """The guarded action for one (checked, finite) model input."""
+        raw = self._policy(model_input)
         new = self._new_action
         if self.max_delta is None or not self._has_last:
             _clip(raw, self.action_low, self.action_high, new)
@@ -182,6 +219,12 @@ class PolicyController:
             self._bad_input(obs)
         return plain
 
+    def _record(self, action: np.ndarray) -> np.ndarray:
+        """The action sent after the last observation enters the history (if any)."""
+        if self._history is not None:
+            self._history.record(action)
+        return action
+
     def _fallback(self) -> np.ndarray:
         self.nonfinite_count += 1
         if self.on_nonfinite == "zeros" or not self._has_last:
@@ -190,18 +233,34 @@ class PolicyController:
         self._has_last = True
         return self._action.copy()
 
+    def _missing_reading(self) -> np.ndarray:
+        """A non-finite observation: the fallback action; the history (if any) holds the last
+        finite observation for this step and records the action sent."""
+        history = self._history
+        if history is not None and history.started:
+            history.observe(history.input[: history.n_obs].copy())
+        return self._record(self._fallback())
+
     def warm(self) -> None:
         """Run the policy once on the last observation without changing any state.
 
         Call it just before a control tick (``ControlLoop(..., warmup=controller.warm)``) so
         that the real :meth:`act` finds its code and buffers in the CPU caches.
         """
-        self._policy(self._last_obs)
+        if self._adapted is not None:
+            self._adapted.warm(self._last_obs)
+            return
+        self._policy(self._last_obs if self._history is None else self._history.input)
 
     def reset(self) -> None:
-        """Forget the previous action (rate limit and ``hold_last`` start afresh)."""
+        """Forget the previous action (rate limit and ``hold_last`` start afresh) and the
+        observation history (the next observation starts it)."""
         self._has_last = False
         self._action.fill(0.0)
+        if self._history is not None:
+            self._history.clear()
+        if self._adapted is not None:
+            self._adapted.reset()
 
     def stats(self) -> dict[str, int]:
         """Counters since load: steps taken and observations replaced for being non-finite."""
@@ -223,3 +282,27 @@ class PolicyController:
             f"obs {self.obs_shape[0]} -> actions {len(self.action_names)}, "
             f"backend {type(self._policy).__name__})"
         )
+
+
+def _adapted(base: Any, meta: dict[str, Any], weights: MlpPolicyWeights) -> AdaptedPolicy:
+    """The base backend wrapped with the (sha256-checked) adaptation module of an RMA export.
+
+    Raises:
+        ModelFileError: missing/tampered adaptation file or an inconsistent ``adaptation`` block.
+    """
+    block = meta["adaptation"]
+    path, data = read_verified(meta, "adaptation")
+    module = MlpPolicyWeights.load(path, data=data)
+    try:
+        spec = HistorySpec.from_dict(block["history"])
+        n_obs, latent = int(block["observations"]), int(block["latent_dim"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{meta['_dir']}: bad adaptation block in metadata ({exc})") from None
+    n_act = weights.action_dim
+    if (module.obs_dim, module.action_dim) != (spec.input_size(n_obs, n_act), latent) or (
+        weights.obs_dim != n_obs + latent
+    ):
+        raise ModelFileError(
+            f"{path}: adaptation module sizes do not match the metadata; re-export the policy"
+        )
+    return AdaptedPolicy(base, NumpyPolicy(module), spec, n_obs, n_act, latent)

@@ -34,6 +34,7 @@ with quiet_c_output():  # PyBullet prints its build time on import
     from pybullet_utils.bullet_client import BulletClient
 
 from sim2real.envs.body_dynamics import BodyDynamics
+from sim2real.envs.bullet_state import WorldLayout, read_world, world_layout, write_world
 from sim2real.envs.robot_env import MAX_LATENCY, RobotEnv
 
 __all__ = ["MAX_LATENCY", "BulletRobotEnv"]
@@ -51,6 +52,9 @@ class BulletRobotEnv(RobotEnv):
     #: PD-controlled robots add ``kp_scale``/``kd_scale`` via :meth:`_robot_parameters`.
 
     robot: BodyDynamics
+    #: Joints of ``self.robot.body_id`` the actions drive, in action order; a torque-controlled
+    #: robot sets them in ``_load`` (the torque-speed limit reads their speeds).
+    _actuated_joints: list[int]
 
     # ------------------------------------------------------------------ engine hooks
     def _init_engine(self) -> None:
@@ -65,6 +69,12 @@ class BulletRobotEnv(RobotEnv):
 
     def _simulate(self) -> None:
         pybullet.stepSimulation(physicsClientId=self._client_id)
+
+    def _actuator_velocities(self) -> np.ndarray:
+        states = pybullet.getJointStates(
+            self.robot.body_id, self._actuated_joints, physicsClientId=self._client_id
+        )
+        return np.array([s[1] for s in states])
 
     def _set_gravity(self, gravity: np.ndarray) -> None:
         self._p.setGravity(*gravity.tolist())
@@ -82,39 +92,23 @@ class BulletRobotEnv(RobotEnv):
         return self._p
 
     # ------------------------------------------------------------------ simulator state
-    def _state_layout(self) -> list[tuple[int, list[int]]]:
+    def _state_layout(self) -> WorldLayout:
         """``(body id, movable joint indices)`` of every body, cached (the scene never changes)."""
         layout = getattr(self, "_layout", None)
         if layout is None:
-            p = self._p
-            layout = []
-            for i in range(p.getNumBodies()):
-                body = p.getBodyUniqueId(i)
-                joints = [
-                    j
-                    for j in range(p.getNumJoints(body))
-                    if p.getJointInfo(body, j)[2] != pybullet.JOINT_FIXED
-                ]
-                layout.append((body, joints))
-            self._layout: list[tuple[int, list[int]]] | None = layout
+            layout = self._layout = world_layout(self._p)
         return layout
 
     def get_sim_state(self) -> np.ndarray:
         """The full simulator state as a flat float64 vector (what :meth:`set_sim_state` takes).
 
-        Layout: elapsed steps, action-buffer head, the action buffer, then per body its base
+        Layout: elapsed steps, action-buffer head, the action buffer, the actuator
+        model's lag and backlash states, then per body its base
         position (3), orientation quaternion (4), linear and angular velocity (3 + 3) and each
         movable joint's position and velocity, then the task's own variables. Dynamics
         parameters are not part of the state: they stay as set.
         """
-        p = self._p
-        parts = self._control_state()
-        for body, joints in self._state_layout():
-            pos, orn = p.getBasePositionAndOrientation(body)
-            lin, ang = p.getBaseVelocity(body)
-            parts += [*pos, *orn, *lin, *ang]
-            for q, qd, *_ in p.getJointStates(body, joints) if joints else []:
-                parts += [q, qd]
+        parts = self._control_state() + read_world(self._p, self._state_layout())
         parts += [float(v) for v in self._task_state()]
         return np.array(parts, dtype=np.float64)
 
@@ -128,19 +122,7 @@ class BulletRobotEnv(RobotEnv):
             ValueError: ``state`` has the wrong length for this env.
         """
         state = self._checked_state(state)
-        cid, values = self._client_id, state.tolist()
-        i = 2 + self._act_buf.size
-        for body, joints in self._state_layout():
-            v = values[i : i + 13]
-            pybullet.resetBasePositionAndOrientation(body, v[0:3], v[3:7], physicsClientId=cid)
-            pybullet.resetBaseVelocity(body, v[7:10], v[10:13], physicsClientId=cid)
-            i += 13
-            if joints:
-                n = 2 * len(joints)
-                qs = [[q] for q in values[i : i + n : 2]]
-                qds = [[qd] for qd in values[i + 1 : i + n : 2]]
-                pybullet.resetJointStatesMultiDof(body, joints, qs, qds, physicsClientId=cid)
-                i += n
+        i = write_world(self._p, self._state_layout(), state.tolist(), self._control_state_size)
         self._set_task_state(state[i:])
 
     def render(self) -> np.ndarray | None:

@@ -34,6 +34,7 @@ class CartPoleBalanceEnv(CartPoleTask, BulletRobotEnv):
         }
         self._slider, self._hinge = names["slider"], names["hinge"]
         self._joints = [self._slider, self._hinge]
+        self._actuated_joints = [self._slider]
         # disable PyBullet's default velocity motors so torque control acts alone
         p.setJointMotorControlArray(self._cart, self._joints, p.VELOCITY_CONTROL, forces=[0.0, 0.0])
         return BodyDynamics(p, self._cart, joints=self._joints)

@@ -66,6 +66,7 @@ class WalkerEnv(WalkerTask, BulletRobotEnv):
         joint_of = {info[1].decode(): j for j, info in enumerate(infos)}
         link_of = {info[12].decode(): j for j, info in enumerate(infos)}
         self._joints = [joint_of[name] for name in self.motor_torques]
+        self._actuated_joints = self._joints
         low = np.array([infos[j][8] for j in self._joints])
         high = np.array([infos[j][9] for j in self._joints])
         self._init_walker(low, high)

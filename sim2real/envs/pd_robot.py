@@ -22,6 +22,8 @@ class PDControlled(RobotEnv):
     """A :class:`RobotEnv` whose joints are driven by the PD motor ``self._pd``."""
 
     _pd: PDGains
+    #: position targets, not torques: PyBullet's solver makes the torque (no torque-speed limit)
+    torque_actuated = False
 
     def _robot_parameters(self) -> list[ParameterSpec]:
         return self._pd.specs()

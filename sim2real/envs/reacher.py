@@ -44,7 +44,7 @@ class ReacherEnv(ReacherTask, BulletRobotEnv):
                     p.setJointMotorControl2(body, j, p.VELOCITY_CONTROL, force=0.0)
         self._arm_id, j0 = joint_of["joint0"]
         _, j1 = joint_of["joint1"]
-        self._joints = [j0, j1]
+        self._joints = self._actuated_joints = [j0, j1]
         self._target_body, tx = joint_of["target_x"]
         _, ty = joint_of["target_y"]
         self._target_joints = (tx, ty)

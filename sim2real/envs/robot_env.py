@@ -8,8 +8,10 @@
   in one :class:`~sim2real.envs.parameters.ParameterSet`: the robot's body parameters (from the
   engine's body-dynamics object, ``self.robot``), then the common ones declared here
   (``gravity``, ``motor_strength``, ``frame_skip``, ``action_latency``, ``obs_noise_std``,
-  ``obs_bias``), then robot-specific ones (:meth:`_robot_parameters`, e.g. PD gains);
-* the step skeleton: clip, latency buffer, ``_apply_action``, one engine call that advances
+  ``obs_bias``, then the actuator models of :mod:`sim2real.envs.actuators`), then robot-specific
+  ones (:meth:`_robot_parameters`, e.g. PD gains);
+* the step skeleton: clip, latency buffer, actuator model (skipped while nominal),
+  ``_apply_action``, one engine call that advances
   ``frame_skip`` physics substeps (:meth:`_simulate`), ``_observe``/``_reward``, observation
   noise and bias, non-finite detection;
 * the controller part of the simulator state (elapsed steps and the action buffer) and
@@ -37,6 +39,7 @@ from typing import Any, ClassVar, Protocol
 import gymnasium as gym
 import numpy as np
 
+from sim2real.envs.actuators import ACTUATOR_PARAMETERS, ActuatorModel
 from sim2real.envs.parameters import ParameterSet, ParameterSpec, ParameterValue
 from sim2real.errors import PhysicsError
 
@@ -81,6 +84,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
     nominal_gravity: ClassVar[tuple[float, float, float]] = (0.0, 0.0, -9.81)
     #: Name of the physics engine (``pybullet``, ``mujoco``), shown by ``sim2real envs show``.
     engine: ClassVar[str] = ""
+    #: The actions are joint torques/forces: the torque-speed limit parameters are offered.
+    torque_actuated: ClassVar[bool] = True
 
     robot: Any  # the engine's body-dynamics object (a BodyParameters)
 
@@ -101,6 +106,7 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (n_obs,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (n_act,), np.float32)
         body_specs = self.robot.specs()
+        self._actuator_model = ActuatorModel(self.action_names, torque_speed=self.torque_actuated)
         self._body_parameters = frozenset(s.name for s in body_specs)
         self.parameters = ParameterSet(
             [*body_specs, *self._common_parameters(), *self._robot_parameters()]
@@ -116,6 +122,8 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._act_head = 0
         self._elapsed_steps = 0
         self._reset_raw = np.zeros(n_obs)
+        self._has_actuator_model = False
+        self._applied_action = np.zeros(n_act)
         if dynamics:
             self.parameters.set(dynamics)
         self._sync_parameters()
@@ -155,6 +163,12 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
     def _apply_action(self, action: np.ndarray) -> None:
         """Send ``action`` (in [-1, 1], after latency) to the motors, scaled by motor strength."""
         raise NotImplementedError
+
+    def _actuator_velocities(self) -> np.ndarray:
+        """Speed of each actuated joint (action order; rad/s, m/s for sliders), for the
+        torque-speed limit. Engines implement it (PyBullet from ``_actuated_joints``, MuJoCo
+        from the actuators bound with ``_bind_actuators``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not report its actuator speeds")
 
     def _observe(self) -> np.ndarray:
         """Noise-free observation (float64, layout ``observation_names``)."""
@@ -261,6 +275,7 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
                 "constant offset added to each observation (sensor bias)",
                 obs,
             ),
+            *self._actuator_model.specs(),
         ]
 
     def _sync_parameters(self) -> None:
@@ -283,16 +298,20 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
                 self._noise_std = value
             elif name == "obs_bias":
                 self._noise_bias = value
+            elif name in ACTUATOR_PARAMETERS:
+                self._actuator_model.apply(name, value)
             else:
                 self._apply_extra(name, value)
         self._has_noise = bool(np.any(self._noise_std) or np.any(self._noise_bias))
+        self._actuator_model.set_control_dt(self.control_dt)
+        self._has_actuator_model = self._actuator_model.active
 
     # ------------------------------------------------------------------ simulator state
     def get_sim_state(self) -> np.ndarray:
         """The full simulator state as a flat float64 vector (what :meth:`set_sim_state` takes).
 
         It starts with :meth:`_control_state` (elapsed steps, action-buffer head, the action
-        buffer), then the engine's physical state, then the task's own variables. Dynamics
+        buffer, the actuator model's lag and backlash states), then the engine's physical state, then the task's own variables. Dynamics
         parameters are not part of the state: they stay as set.
         """
         raise NotImplementedError
@@ -302,8 +321,19 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         raise NotImplementedError
 
     def _control_state(self) -> list[float]:
-        """Elapsed steps, action-buffer head and the action buffer, as floats."""
-        return [float(self._elapsed_steps), float(self._act_head), *self._act_buf.ravel().tolist()]
+        """Elapsed steps, action-buffer head, the action buffer and the actuator model's state
+        (:meth:`~sim2real.envs.actuators.ActuatorModel.state`), as floats."""
+        return [
+            float(self._elapsed_steps),
+            float(self._act_head),
+            *self._act_buf.ravel().tolist(),
+            *self._actuator_model.state(),
+        ]
+
+    @property
+    def _control_state_size(self) -> int:
+        """Number of floats :meth:`_control_state` returns (where the engine's state starts)."""
+        return 2 + self._act_buf.size + self._actuator_model.state_size
 
     def _checked_state(self, state: np.ndarray) -> np.ndarray:
         """``state`` as float64 after checking its length; restores the control part.
@@ -321,7 +351,9 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
                 f"{state.shape}; record it with the same env"
             )
         self._elapsed_steps, self._act_head = int(state[0]), int(state[1])
-        self._act_buf[:] = state[2 : 2 + self._act_buf.size].reshape(self._act_buf.shape)
+        end = 2 + self._act_buf.size
+        self._act_buf[:] = state[2:end].reshape(self._act_buf.shape)
+        self._actuator_model.set_state(state[end : self._control_state_size])
         return state
 
     def state_from_observation(self, obs: np.ndarray) -> np.ndarray:
@@ -351,6 +383,7 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
         self._act_buf.fill(0.0)
         self._act_head = 0
         self._elapsed_steps = 0
+        self._actuator_model.reset()
         self._reset_state()
         self._reset_raw = self._observe()
         return self._finish_observation(self._reset_raw), {}
@@ -375,12 +408,20 @@ class RobotEnv(gym.Env[np.ndarray, np.ndarray]):
             self._act_head = (self._act_head + 1) % (MAX_LATENCY + 1)
             self._act_buf[self._act_head] = act
             act = self._act_buf[(self._act_head - self._latency) % (MAX_LATENCY + 1)]
+        if self._has_actuator_model:
+            act = self._actuator_model.command(act, self._actuator_velocities)
+        self._applied_action = act
         self._apply_action(act)
         self._simulate()
         self._elapsed_steps += 1
         raw = self._observe()
         reward, terminated, info = self._reward(act)
         return self._finish_observation(raw), reward, terminated, False, info
+
+    @property
+    def applied_action(self) -> np.ndarray:
+        """The command the motors received in the last step (after latency and actuator model)."""
+        return np.array(self._applied_action, dtype=np.float64)
 
     def _finish_observation(self, obs: np.ndarray) -> np.ndarray:
         # one dot product detects NaN/inf (and absurd magnitudes); the precise check only then

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+from gymnasium import spaces
 
 from sim2real.controller.artifact import METADATA_FILE
+from sim2real.controller.history import HistoryBuffer
 from sim2real.zoo import resolve_location
 
 if TYPE_CHECKING:  # the training package imports evaluation (its eval callback)
@@ -45,13 +47,35 @@ class SB3Agent:
     """A loaded SB3 policy acting like at evaluation: ``predict(normalize_obs(obs))``.
 
     Actions are deterministic unless ``deterministic`` is off; ``label`` replaces the policy's
-    default name.
+    default name. A policy trained with an observation history keeps it here (the same
+    :class:`~sim2real.controller.history.HistoryBuffer` as training's wrapper and the
+    controller): it acts on the env's own observations, like an exported policy.
     """
 
     policy: LoadedPolicy
     deterministic: bool = True
     label: str | None = None
     kind: str = "sb3"
+    _history: HistoryBuffer | None = field(init=False, default=None, repr=False)
+    _critic_only: dict[str, np.ndarray] = field(init=False, default_factory=dict, repr=False)
+    _actor_space: Any = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        space = self.policy.model.observation_space
+        if isinstance(space, spaces.Dict):  # a privileged critic's inputs: zeros, never read
+            self._critic_only = {  # by the actor (the critic is not needed to act)
+                k: np.zeros(sub.shape or (), np.float32)
+                for k, sub in space.items()
+                if k != "observation"
+            }
+            space = space["observation"]
+        self._actor_space = space
+        spec = self.policy.history
+        if spec is not None:
+            n_act = int(np.prod(self.policy.model.action_space.shape or (1,)))
+            n_input = int(np.prod(space.shape or (1,)))
+            n_obs = (n_input - spec.length * (n_act if spec.actions else 0)) // (spec.length + 1)
+            self._history = HistoryBuffer(spec, n_obs, n_act)
 
     @property
     def name(self) -> str:
@@ -70,8 +94,10 @@ class SB3Agent:
 
     @property
     def obs_shape(self) -> tuple[int, ...]:
-        """Observation shape the model expects."""
-        return tuple(self.policy.model.observation_space.shape or ())
+        """Observation shape the agent takes (the env's; without the history it keeps)."""
+        if self._history is not None:
+            return (self._history.n_obs,)
+        return tuple(self._actor_space.shape or ())
 
     @property
     def action_shape(self) -> tuple[int, ...]:
@@ -81,11 +107,21 @@ class SB3Agent:
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic action (unless ``deterministic`` is off)."""
         vn = self.policy.vec_normalize
-        x = vn.normalize_obs(obs) if vn is not None else obs
-        return self.policy.model.predict(x, deterministic=self.deterministic)[0]
+        if self._history is not None:
+            obs = self._history.observe(np.asarray(obs, np.float32)).copy()
+        model_input: Any = obs
+        if self._critic_only:
+            model_input = {"observation": obs, **self._critic_only}
+        x = vn.normalize_obs(model_input) if vn is not None else model_input
+        action = self.policy.model.predict(x, deterministic=self.deterministic)[0]
+        if self._history is not None:
+            self._history.record(action)
+        return action
 
     def reset(self) -> None:
-        """Stateless."""
+        """Start an episode (clears the observation history, if any)."""
+        if self._history is not None:
+            self._history.clear()
 
 
 @dataclass
@@ -148,4 +184,11 @@ def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu
         return ArtifactAgent(ctrl, folder.name, source.get("env"))
     from sim2real.training import load_policy
 
-    return SB3Agent(load_policy(path, device=device))
+    loaded = load_policy(path, device=device)
+    from sim2real.adaptation.networks import RMAPolicy
+
+    if isinstance(loaded.model.policy, RMAPolicy):  # policy + adaptation module, never the truth
+        from sim2real.adaptation.agent import AdaptedAgent
+
+        return AdaptedAgent(loaded)
+    return SB3Agent(loaded)

@@ -24,21 +24,26 @@ import stable_baselines3
 import torch
 
 import sim2real
+from sim2real.controller.adaptation import ADAPTATION_FILE
 from sim2real.controller.artifact import (
     ARTIFACT_FILES,
     METADATA_FILE,
     METADATA_FORMAT,
     METADATA_VERSION,
     WEIGHTS_FILE,
+    describe_history,
     describe_io,
+    history_sources,
     onnx_metadata_props,
     sha256_file,
 )
+from sim2real.controller.history import HistorySpec
 from sim2real.controller.numpy_backend import NumpyPolicy
 from sim2real.controller.weights import MlpPolicyWeights
 from sim2real.envs import make_env, resolve_env
 from sim2real.envs.external import control_period_of, env_names
 from sim2real.errors import ModelFileError, Sim2RealError, SpaceMismatchError, UnknownEnvError
+from sim2real.export.adaptation import RMAExport, replay_pair, rma_rollout, rma_view
 from sim2real.export.program import ExportedPolicy, policy_to_weights
 from sim2real.export.verify import (
     compare,
@@ -47,6 +52,7 @@ from sim2real.export.verify import (
     run_artifact,
     sample_observations,
 )
+from sim2real.training.history import HistoryObservation
 from sim2real.training.loading import LoadedPolicy, load_policy
 
 __all__ = ["ExportFormat", "export_policy"]
@@ -97,10 +103,13 @@ def export_policy(
             "(or use --format torchscript)"
         )
     src = load_policy(run_or_model, vec_normalize=vec_normalize, env=env, domain=domain, best=best)
+    src.model.policy.set_training_mode(False)
+    rma = rma_view(src)  # an RMA policy: base network over [obs, z] + adaptation module
+    if rma is not None:
+        src = rma.base
     model, vn = src.model, src.vec_normalize
-    model.policy.set_training_mode(False)
     weights = policy_to_weights(model.policy, vn)
-    env_info = _env_info(src, weights)
+    env_info = _env_info(src, weights, rma)
     out_dir = Path(out) if out is not None else Path("policies") / src.name
     _check_out(out_dir, overwrite)
 
@@ -118,7 +127,7 @@ def export_policy(
             _write_artifact(ExportedPolicy(weights).eval(), fmt, artifact, weights.obs_dim)
             io = _io(weights, env_info)
             if fmt == "onnx":
-                _embed_onnx_props(artifact, io)
+                _embed_onnx_props(artifact, io, env_info["history"])
         except Exception as exc:  # torch/onnx raise many types; report one line
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise ModelFileError(f"cannot write the {fmt} artifact: {reason}") from exc
@@ -139,8 +148,18 @@ def export_policy(
                 tolerance,
             ),
         }
+        if rma is not None:
+            errors["numpy adaptation pair"] = _write_adaptation(rma, weights, env_info, tmp)
         meta = _metadata(src, weights, env_info, fmt, artifact, tmp / WEIGHTS_FILE)
+        if rma is not None:
+            meta["adaptation"] = rma.metadata
+            meta["files"]["adaptation"] = {
+                "file": ADAPTATION_FILE,
+                "format": "npz",
+                "sha256": sha256_file(tmp / ADAPTATION_FILE),
+            }
         meta["io"] = io
+        meta["history"] = env_info["history"]
         meta["verification"] = {
             "against": "stable_baselines3 predict(deterministic=True) on VecNormalize.normalize_obs(obs)",
             "observations": len(obs),
@@ -214,12 +233,17 @@ def _io(weights: MlpPolicyWeights, env_info: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def _embed_onnx_props(path: Path, io: dict[str, Any]) -> None:
+def _embed_onnx_props(path: Path, io: dict[str, Any], history: dict[str, Any] | None) -> None:
     """Write the key facts into the ONNX file's ``metadata_props``."""
     import onnx
 
     model = onnx.load(str(path))
-    facts = {"format": METADATA_FORMAT, "format_version": METADATA_VERSION, "io": io}
+    facts = {
+        "format": METADATA_FORMAT,
+        "format_version": METADATA_VERSION,
+        "io": io,
+        "history": history,
+    }
     for key, value in onnx_metadata_props(facts).items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
@@ -251,30 +275,48 @@ def _action_commands(env: Any, n_act: int) -> list[dict[str, Any]] | None:
     return None
 
 
-def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
-    """Names, control period and a short rollout of the env the policy was trained on."""
-    n_obs, n_act = weights.obs_dim, weights.action_dim
+def _write_adaptation(
+    rma: RMAExport, weights: MlpPolicyWeights, env_info: dict[str, Any], tmp: Path
+) -> float:
+    """Write ``adaptation.npz`` and check the numpy pair against the torch pair on the rollout.
+
+    Raises:
+        ModelFileError: the pair differs from torch by more than 1e-5.
+    """
+    rma.adaptation.save(tmp / ADAPTATION_FILE)
+    rollout = env_info.get("rma_rollout")
+    if rollout is None:
+        return 0.0
+    module = MlpPolicyWeights.load(tmp / ADAPTATION_FILE)
+    actual = replay_pair(weights, module, rma.metadata, rollout)
+    return compare("the numpy adaptation pair", actual, rollout["actions"], 1e-5)
+
+
+def _env_info(
+    src: LoadedPolicy, weights: MlpPolicyWeights, rma: RMAExport | None = None
+) -> dict[str, Any]:
+    """Names, control period and a short rollout of the env the policy was trained on (an RMA
+    policy's base network also reads the latent: its inputs are named after the env's)."""
+    extra = rma.latent_names if rma is not None else []
+    n_obs, n_act = weights.obs_dim - len(extra), weights.action_dim
     info: dict[str, Any] = {
         "env": src.env,
         "env_id": None,
-        "observation_names": [f"obs[{i}]" for i in range(n_obs)],
+        "observation_names": [*(f"obs[{i}]" for i in range(n_obs)), *extra],
         "action_names": [f"action[{i}]" for i in range(n_act)],
         "control_period": None,
+        "history": None,
     }
     if src.env is None:
+        if src.history is not None:
+            raise SpaceMismatchError(
+                "a policy with observation history needs its env to name the entries; pass --env"
+            )
         return info
 
-    try:
-        entry = resolve_env(src.env)
-        env, info["env"], info["env_id"] = make_env(entry.name), entry.name, entry.env_id
-    except UnknownEnvError:
-        try:
-            env = gym.make(src.env)
-        except gym.error.Error:
-            raise SpaceMismatchError(
-                f"env {src.env!r} is neither a sim2real env nor a Gymnasium id; fix --env"
-            ) from None
-        info["env_id"] = src.env
+    env = _open_trained_env(src.env, info)
+    if src.history is not None:
+        base_env, env = env, HistoryObservation(env, src.history)
     try:
         if env.observation_space.shape != (n_obs,) or env.action_space.shape != (n_act,):
             raise SpaceMismatchError(
@@ -284,14 +326,56 @@ def _env_info(src: LoadedPolicy, weights: MlpPolicyWeights) -> dict[str, Any]:
         real = bool(getattr(env.unwrapped, "is_real_robot", False))  # no rollout on hardware
         _, reset_info = env.reset(seed=0) if not real else (None, {})
         info["observation_names"], info["action_names"] = env_names(env, reset_info)
+        info["observation_names"] = [*info["observation_names"], *extra]
         info["control_period"] = control_period_of(env)
         info["action_commands"] = _action_commands(env, n_act)
-        sources = getattr(env.unwrapped, "observation_sources", None)
-        info["observation_sources"] = list(sources) if sources is not None else None
-        info["rollout"] = _rollout(src, env) if not real else None
+        info["observation_sources"] = _observation_sources(env, len(extra))
+        if src.history is not None:
+            _add_history(info, src.history, base_env)
+        if rma is not None and not real:
+            info["rma_rollout"] = rma_rollout(rma.agent, env)
+            info["rollout"] = info["rma_rollout"]["rows"]
+        else:
+            info["rollout"] = _rollout(src, env) if not real else None
     finally:
         env.close()
     return info
+
+
+def _open_trained_env(name: str, info: dict[str, Any]) -> gym.Env:
+    """The env ``name`` (a sim2real env or a Gymnasium id); its names go into ``info``."""
+    try:
+        entry = resolve_env(name)
+        info["env"], info["env_id"] = entry.name, entry.env_id
+        return make_env(entry.name)
+    except UnknownEnvError:
+        pass
+    try:
+        env = gym.make(name)
+    except gym.error.Error:
+        raise SpaceMismatchError(
+            f"env {name!r} is neither a sim2real env nor a Gymnasium id; fix --env"
+        ) from None
+    info["env_id"] = name
+    return env
+
+
+def _observation_sources(env: gym.Env, n_latent: int) -> list[dict[str, Any]] | None:
+    """The env's observation sources (if it names them), then the adaptation module's latent."""
+    sources = getattr(env.unwrapped, "observation_sources", None)
+    if sources is None:
+        return None
+    latent = {"source": "adaptation module", "frame": None, "unit": None}
+    return [*sources, *(dict(latent) for _ in range(n_latent))]
+
+
+def _add_history(info: dict[str, Any], spec: HistorySpec, base_env: gym.Env) -> None:
+    """The ``history`` block and the sources of the past entries (``info`` in place)."""
+    obs_names, act_names = env_names(base_env)
+    info["history"] = describe_history(spec, len(obs_names), len(act_names))
+    info["observation_sources"] = history_sources(
+        spec, obs_names, act_names, info["observation_sources"]
+    )
 
 
 def _rollout(src: LoadedPolicy, env: Any, steps: int = 200) -> np.ndarray:

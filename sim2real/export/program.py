@@ -31,6 +31,12 @@ from torch import nn
 
 from sim2real.controller.weights import LayerOp, MlpPolicyWeights
 from sim2real.errors import Sim2RealError
+from sim2real.training.privileged import (
+    OBSERVATION_KEY,
+    KeySelector,
+    PrivilegedCriticPolicy,
+    actor_space,
+)
 
 __all__ = ["ExportedPolicy", "policy_to_weights"]
 
@@ -80,6 +86,8 @@ def _module_ops(module: nn.Module, where: str) -> list[LayerOp]:
 
 
 def _check_flatten_extractor(extractor: nn.Module, where: str) -> None:
+    if isinstance(extractor, KeySelector) and extractor.keys == (OBSERVATION_KEY,):
+        return  # a privileged critic's actor: reads the observation alone, like a flatten
     if not isinstance(extractor, FlattenExtractor):
         raise Sim2RealError(
             f"cannot export {where}: features extractor {type(extractor).__name__} is not "
@@ -129,7 +137,7 @@ def policy_to_weights(policy: Any, vec_normalize: Any | None = None) -> MlpPolic
         Sim2RealError: unsupported policy, observation or action space.
     """
 
-    obs_space, act_space = policy.observation_space, policy.action_space
+    obs_space, act_space = actor_space(policy.observation_space), policy.action_space
     if not (isinstance(obs_space, spaces.Box) and len(obs_space.shape) == 1):
         raise Sim2RealError(
             f"cannot export: observation space {obs_space} is not a 1-D Box (flat vector)"
@@ -145,6 +153,8 @@ def policy_to_weights(policy: Any, vec_normalize: Any | None = None) -> MlpPolic
     )
     if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
         rms = vec_normalize.obs_rms
+        if isinstance(rms, dict) and isinstance(policy, PrivilegedCriticPolicy):
+            rms = rms[OBSERVATION_KEY]  # the actor's input only
         if isinstance(rms, dict):
             raise Sim2RealError("cannot export: dict observations with VecNormalize")
         weights.obs_mean = np.asarray(rms.mean, dtype=np.float64).copy()

@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium import spaces as gym_spaces
 
 from sim2real.errors import ModelFileError
+from sim2real.training.privileged import OBSERVATION_KEY, actor_space
 
 __all__ = ["compare", "reference_actions", "run_artifact", "sample_observations"]
 
@@ -23,10 +25,12 @@ def sample_observations(
     With VecNormalize statistics: mean +- 3 std, and a tenth of them beyond ``clip_obs`` std so
     the clip is exercised. Otherwise uniform in finite bounds, else standard normal x 3.
     """
+    obs_space = actor_space(obs_space)  # a privileged critic's inputs are never exported
     dim = obs_space.shape[0]
     if vec_normalize is not None and getattr(vec_normalize, "norm_obs", False):
-        mean = vec_normalize.obs_rms.mean
-        std = np.sqrt(vec_normalize.obs_rms.var + vec_normalize.epsilon)
+        rms = actor_rms(vec_normalize)
+        mean = rms.mean
+        std = np.sqrt(rms.var + vec_normalize.epsilon)
         z = rng.standard_normal((n, dim)) * 3.0
         far = rng.random(n) < 0.1
         z[far] = np.sign(z[far]) * (vec_normalize.clip_obs + 2.0 + np.abs(z[far]))
@@ -39,11 +43,38 @@ def sample_observations(
     return obs.astype(np.float32)
 
 
-def reference_actions(model: Any, vec_normalize: Any | None, obs: np.ndarray) -> np.ndarray:
-    """What SB3 does at evaluation: ``model.predict(vec_normalize.normalize_obs(obs), deterministic=True)``."""
-    x = vec_normalize.normalize_obs(obs) if vec_normalize is not None else obs
+def actor_rms(vec_normalize: Any) -> Any:
+    """The running statistics of what the actor reads (a privileged critic's: ``observation``)."""
+    rms = vec_normalize.obs_rms
+    return rms[OBSERVATION_KEY] if isinstance(rms, dict) else rms
+
+
+def reference_actions(
+    model: Any, vec_normalize: Any | None, obs: np.ndarray, seed: int = 0
+) -> np.ndarray:
+    """What SB3 does at evaluation: ``model.predict(vec_normalize.normalize_obs(obs), deterministic=True)``.
+
+    For a policy with a privileged critic (Dict observations) the critic-only entries are
+    uniform random in their bounds: an export (which has no such input) can only match if the
+    actor ignores them.
+    """
+    x: Any = obs
+    space = model.observation_space
+    if isinstance(space, gym_spaces.Dict):
+        rng = np.random.default_rng(seed)
+        x = {
+            k: obs if k == OBSERVATION_KEY else _uniform(sub, len(obs), rng)
+            for k, sub in space.items()
+        }
+    x = vec_normalize.normalize_obs(x) if vec_normalize is not None else x
     actions, _ = model.predict(x, deterministic=True)
     return np.asarray(actions, dtype=np.float64)
+
+
+def _uniform(space: Any, n: int, rng: np.random.Generator) -> np.ndarray:
+    low = np.nan_to_num(space.low, neginf=-10.0)
+    high = np.nan_to_num(space.high, posinf=10.0)
+    return rng.uniform(low, high, (n, *space.shape)).astype(np.float32)
 
 
 def run_artifact(path: Path, fmt: str, obs: np.ndarray) -> np.ndarray:

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from sim2real.controller.recording import RolloutDataset, load_rollouts
-from sim2real.errors import DatasetError
+from sim2real.errors import DatasetError, ParameterError
 from sim2real.identification.fit import (
     FitSettings,
     Progress,
@@ -71,12 +70,18 @@ def prepare_data(
     Raises:
         DatasetError: mismatched names, too little data, a method the data cannot serve.
     """
+    from sim2real.envs.external import env_names
     from sim2real.envs.registry import make_env, resolve_env
+    from sim2real.identification.objectives import identifiable_layer
 
     short = resolve_env(env).name
-    probe: Any = make_env(short).unwrapped  # a sim2real RobotEnv
-    names, actions = probe.observation_names, probe.action_names
-    probe.close()
+    probe = make_env(short)
+    try:
+        info = probe.reset(seed=0)[1]
+        identifiable_layer(probe)  # the dynamics and simulator-state interface, before any fit
+        names, actions = env_names(probe, info)
+    finally:
+        probe.close()
     if not datasets:
         raise DatasetError("give at least one rollout file with --data")
     for data in datasets:
@@ -120,7 +125,13 @@ def prepare(
     """
     from sim2real.randomization.domain import env_specs
 
-    fit_params = parse_params(params, env_specs(env))
+    specs = env_specs(env)
+    if not specs:
+        raise ParameterError(
+            f"identify {env}: the env exposes no dynamics parameters (dynamics: none); give it "
+            "the dynamics interface (dynamics: env, pybullet or a module:Class wrapper)"
+        )
+    fit_params = parse_params(params, specs)
     datasets = [load_rollouts(p) for p in data_files]
     return prepare_data(env, datasets, fit_params, settings, holdout, [str(p) for p in data_files])
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from sim2real.controller.recording import RolloutDataset
@@ -30,11 +31,13 @@ from sim2real.errors import DatasetError, PhysicsError
 from sim2real.identification.params import FitParameter, dynamics_values
 
 __all__ = [
+    "IDENTIFY_METHODS",
     "PENALTY",
     "FitSimulator",
     "NextObservationLikelihood",
     "Segments",
     "TrajectoryMatching",
+    "identifiable_layer",
     "make_segments",
 ]
 
@@ -55,18 +58,64 @@ def _histories(data: RolloutDataset) -> np.ndarray:
     return out
 
 
+#: What a simulator needs for identification: the dynamics interface and the simulator state.
+IDENTIFY_METHODS = ("dynamics_specs", "set_dynamics", "get_sim_state", "set_sim_state")
+
+
+def identifiable_layer(env: gym.Env) -> Any:
+    """The innermost layer of ``env`` (the env itself, else a wrapper such as the PyBullet
+    dynamics adapter) with every method of :data:`IDENTIFY_METHODS`.
+
+    Raises:
+        DatasetError: no layer has them all (names what is missing and where it can come from).
+    """
+    layers: list[Any] = []
+    layer: Any = env
+    while isinstance(layer, gym.Wrapper):
+        layers.append(layer)
+        layer = layer.env
+    layers.append(layer)
+    for candidate in reversed(layers):
+        if all(callable(getattr(candidate, m, None)) for m in IDENTIFY_METHODS):
+            return candidate
+    name = type(env.unwrapped).__name__
+    missing = [m for m in IDENTIFY_METHODS if not _has_wrapper_attr(env, m)]
+    raise DatasetError(
+        f"identify: {name} lacks {', '.join(missing)} (needed on the env or its dynamics "
+        "wrapper); a PyBullet env gets them with dynamics: pybullet, any other env by "
+        "implementing them or with a dynamics: module:Class wrapper"
+    )
+
+
+def _has_wrapper_attr(env: gym.Env, name: str) -> bool:
+    try:
+        return callable(env.get_wrapper_attr(name))
+    except AttributeError:
+        return False
+
+
 class FitSimulator:
     """One env of the identified kind, reset to recorded states under chosen dynamics.
 
     Parameters outside the fit stay nominal; the observation noise of the simulator is off (the
-    recording's noise is part of what the likelihood explains).
+    recording's noise is part of what the likelihood explains). Works on any env whose layers
+    offer :data:`IDENTIFY_METHODS` (sim2real's envs, a third-party env through its dynamics
+    adapter); a latency buffer is restored where the env has one (``set_action_history``).
     """
 
     def __init__(self, env: str, params: Sequence[FitParameter]) -> None:
         from sim2real.envs import make_env
+        from sim2real.envs.external import env_names
 
-        self.env: Any = make_env(env).unwrapped  # a sim2real RobotEnv
-        self.env.reset(seed=0)
+        built = make_env(env)
+        built.reset(seed=0)
+        self.observation_names = env_names(built)[0]
+        self._built = built
+        try:
+            self.env: Any = identifiable_layer(built)
+        except DatasetError:
+            built.close()
+            raise
         self.params = list(params)
         self.sim_steps = 0
 
@@ -82,7 +131,7 @@ class FitSimulator:
         """
         try:
             return self.env.state_from_observation(obs)
-        except NotImplementedError:
+        except (NotImplementedError, AttributeError):
             raise DatasetError(
                 f"{type(self.env).__name__} cannot match a simulator state to a recorded "
                 "observation; record the simulator state (evaluate/deploy --record do)"
@@ -92,8 +141,10 @@ class FitSimulator:
         """Observations after each of ``actions`` replayed from ``state``."""
         env = self.env
         env.set_sim_state(state)
-        env.set_action_history(history)
-        out = np.empty((len(actions), len(env.observation_names)))
+        set_history = getattr(env, "set_action_history", None)
+        if set_history is not None:
+            set_history(history)
+        out = np.empty((len(actions), len(self.observation_names)))
         for i, a in enumerate(actions):
             out[i] = env.step(a)[0]
         self.sim_steps += len(actions)
@@ -101,7 +152,7 @@ class FitSimulator:
 
     def close(self) -> None:
         """Close the env."""
-        self.env.close()
+        self._built.close()
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,19 @@ __all__ = ["RecordRollouts", "record_episodes", "recorder_for"]
 
 
 def recorder_for(env: gym.Env, meta: dict[str, Any] | None = None) -> RolloutRecorder:
-    """A recorder with ``env``'s names, control period and (if it has one) simulator state."""
-    base = env.unwrapped
-    get_state = getattr(base, "get_sim_state", None)
-    dt = float(getattr(base, "control_dt", 1.0))
+    """A recorder with ``env``'s names, control period and (if it or a wrapper such as the
+    PyBullet dynamics adapter has one) simulator state."""
+    from sim2real.envs.external import control_period_of, env_names
+
+    try:
+        get_state = env.get_wrapper_attr("get_sim_state")
+    except AttributeError:
+        get_state = None
+    dt = control_period_of(env) or 1.0
+    names, actions = env_names(env)
     return RolloutRecorder(
-        getattr(base, "observation_names", ()),
-        getattr(base, "action_names", ()),
+        names,
+        actions,
         meta={"control_dt": dt, **(meta or {})},
         state_fn=get_state,
         dt=dt,

@@ -226,17 +226,20 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class SeedStats:
-    """One metric of one arm: the per-seed values and their mean and IQM with bootstrap CIs."""
+    """One metric of one arm: the per-seed values and their mean, IQM and median with
+    bootstrap CIs (every aggregate a benchmark may report)."""
 
     per_seed: tuple[float, ...]
     mean: Estimate
     iqm: Estimate
+    median: Estimate
 
     def estimate(self, how: Aggregate) -> Estimate:
-        """The estimate of aggregate ``how`` (``mean`` or ``iqm``)."""
-        if how not in ("mean", "iqm"):
-            raise ValueError(f"per-arm statistics hold mean and iqm, not {how!r}")
-        return self.mean if how == "mean" else self.iqm
+        """The estimate of aggregate ``how`` (``mean``, ``iqm`` or ``median``)."""
+        if how not in ("mean", "iqm", "median"):
+            raise ValueError(f"per-arm statistics hold mean, iqm and median, not {how!r}")
+        estimate: Estimate = getattr(self, how)
+        return estimate
 
 
 @dataclass(frozen=True)
@@ -298,6 +301,7 @@ def _arm_stats(arm: ArmCurves, ps: dict[str, NDArray[np.float64]], boot: BootArg
             per_seed=tuple(vals.tolist()),
             mean=bootstrap(partial(_agg, how="mean"), [vals], **boot),
             iqm=bootstrap(partial(_agg, how="iqm"), [vals], **boot),
+            median=bootstrap(partial(_agg, how="median"), [vals], **boot),
         )
 
     censored = ps["censored"]

@@ -26,6 +26,13 @@ import gymnasium as gym
 import numpy as np
 
 from sim2real.envs.body_dynamics import BODY_PARAMETERS, BodyDynamics
+from sim2real.envs.bullet_state import (
+    WorldLayout,
+    read_world,
+    world_layout,
+    world_size,
+    write_world,
+)
 from sim2real.envs.parameters import ParameterSet, ParameterSpec, ParameterValue
 from sim2real.errors import DomainError
 
@@ -96,6 +103,7 @@ class PyBulletDynamicsAdapter(gym.Wrapper[Any, Any, Any, Any]):
         self._locate = locate or locate_bullet_body
         self._links, self._joints = links, joints
         self._robot: BodyDynamics | None = None
+        self._world: WorldLayout | None = None
         self.parameters: ParameterSet | None = None
 
     def reset(
@@ -108,6 +116,7 @@ class PyBulletDynamicsAdapter(gym.Wrapper[Any, Any, Any, Any]):
         if robot is None or robot.client is not client or robot.body_id != body:
             previous = self.parameters.values() if self.parameters is not None else None
             self._robot = BodyDynamics(client, body, self._links, self._joints)
+            self._world = world_layout(client)
             self.parameters = ParameterSet([*self._robot.specs(), *self._extra_specs()])
             if previous is not None:
                 self.parameters.set(
@@ -184,6 +193,32 @@ class PyBulletDynamicsAdapter(gym.Wrapper[Any, Any, Any, Any]):
         params = self._require()
         params.reset()
         self._apply(params.pop_dirty())
+
+    # ------------------------------------------------------------------ simulator state
+    def get_sim_state(self) -> np.ndarray:
+        """The physics world's state as a flat float64 vector: every body's base pose and
+        velocity and every movable joint's position and velocity (the env's own Python-side
+        variables are not part of it). System identification resets the world to such states."""
+        self._require()
+        assert self._world is not None
+        return np.array(read_world(self.robot.client, self._world), dtype=np.float64)
+
+    def set_sim_state(self, state: np.ndarray) -> None:
+        """Put the physics world into ``state`` (from :meth:`get_sim_state` of this env).
+
+        Raises:
+            ValueError: ``state`` has the wrong length for this env's world.
+        """
+        self._require()
+        assert self._world is not None
+        values = np.asarray(state, dtype=np.float64).ravel().tolist()
+        expected = world_size(self._world)
+        if len(values) != expected:
+            raise ValueError(
+                f"{type(self.env.unwrapped).__name__}: a sim state has {expected} values, got "
+                f"{len(values)}; record it with the same env"
+            )
+        write_world(self.robot.client, self._world, values)
 
     def _apply(self, names: Iterable[str]) -> None:
         """Apply ``names`` (declaration order: from ``pop_dirty`` or the specs) to the physics."""

@@ -20,23 +20,20 @@ __all__ = ["describe_domains", "flatten_sample", "sample_domains"]
 
 
 def describe_domains(env: str) -> dict[str, Any]:
-    """``{"file", "source": {...} | None, "targets": {name: {...}}}`` for ``env``.
+    """``{"file", "source": {...} | None, "sources": {name: {...}}, "targets": {name: {...}}}``.
 
-    The source lists one row per parameter (distribution, mode, resample) plus pushes and
-    action noise; each target lists its fixed shifts.
+    A source (``source`` and each named one) lists one row per parameter (distribution, mode,
+    resample) plus pushes and action noise; each target lists its fixed shifts.
     """
     path = domain_file_path(env)
     if not path.is_file():
-        return {"file": None, "source": None, "targets": {}}
+        return {"file": None, "source": None, "sources": {}, "targets": {}}
     file = load_domain_file(path)
-    out: dict[str, Any] = {"file": str(path), "source": None, "targets": {}}
+    out: dict[str, Any] = {"file": str(path), "source": None, "sources": {}, "targets": {}}
     if file.source is not None:
-        src = load_domain(env, "source")
-        out["source"] = {
-            "description": src.description,
-            "parameters": DomainSampler(src, env_specs(env)).describe(),
-            **{k: v for k, v in src.to_plain().items() if k in ("pushes", "action_noise")},
-        }
+        out["source"] = _describe_source(env, "source")
+    for name in file.sources:
+        out["sources"][name] = _describe_source(env, name)
     for name in file.targets:
         dom = load_domain(env, name)
         plain = dom.to_plain()
@@ -46,6 +43,15 @@ def describe_domains(env: str) -> dict[str, Any]:
             **{k: v for k, v in plain.items() if k in ("pushes", "action_noise")},
         }
     return out
+
+
+def _describe_source(env: str, name: str) -> dict[str, Any]:
+    src = load_domain(env, name)
+    return {
+        "description": src.description,
+        "parameters": DomainSampler(src, env_specs(env)).describe(),
+        **{k: v for k, v in src.to_plain().items() if k in ("pushes", "action_noise")},
+    }
 
 
 def sample_domains(env: str, which: str, seed: int, n: int) -> list[dict[str, Any]]:

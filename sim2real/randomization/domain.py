@@ -1,8 +1,9 @@
 """Domains as data: the source randomization and the named target shifts of an env.
 
 A domain file (``envs/<env>.yaml``, or a user's own file) holds a ``source`` domain (a
-distribution over dynamics, used for training) and ``targets`` (fixed, shifted dynamics standing
-in for the real robot). Every domain has the same shape::
+distribution over dynamics, used for training), optionally further named training distributions
+(``sources``, e.g. ``source_actuators``) and ``targets`` (fixed, shifted dynamics standing in for
+the real robot). Every domain has the same shape::
 
     description: heavier pole, weaker motor
     parameters:                      # env dynamics parameters (``sim2real envs show ENV``)
@@ -261,12 +262,24 @@ class Domain(_Strict):
 
 
 class DomainFile(_Strict):
-    """A domain file: ``source`` randomization and named ``targets`` of one env."""
+    """A domain file: ``source`` randomization, further named ``sources`` and ``targets`` of one env."""
 
     env: str | None = None
     description: str = ""
     source: Domain | None = None
+    sources: dict[str, Domain] = Field(default_factory=dict)
+    """Further training distributions, selected by name like ``source`` (e.g.
+    ``source_actuators``: the source plus actuator models); not evaluated as targets."""
     targets: dict[str, Domain] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> DomainFile:
+        clash = sorted(n for n in self.sources if n in self.targets or n in ("source", "nominal"))
+        if clash:
+            raise ValueError(
+                f"sources: {clash[0]!r} is also a target or a reserved name; rename it"
+            )
+        return self
 
     def to_plain(self) -> dict[str, Any]:
         """YAML-ready dict."""
@@ -277,6 +290,8 @@ class DomainFile(_Strict):
             out["description"] = self.description
         if self.source is not None:
             out["source"] = self.source.to_plain()
+        if self.sources:
+            out["sources"] = {k: d.to_plain() for k, d in self.sources.items()}
         if self.targets:
             out["targets"] = {k: d.to_plain() for k, d in self.targets.items()}
         return out
@@ -390,8 +405,9 @@ def load_domain(env: str, which: str) -> Domain:
 
     Args:
         env: short name or Gymnasium id of a registered env.
-        which: ``source``, ``nominal`` (no randomization), a target name from
-            ``envs/<env>.yaml``, or ``path/to/file.yaml:NAME`` (NAME is ``source`` or a target).
+        which: ``source``, ``nominal`` (no randomization), a named source (``sources``) or a
+            target name from ``envs/<env>.yaml``, or ``path/to/file.yaml:NAME`` (NAME is
+            ``source``, a named source or a target).
 
     Raises:
         DomainError: one line naming the file, the key and the problem.
@@ -416,10 +432,13 @@ def load_domain(env: str, which: str) -> Domain:
         if file.source is None:
             raise DomainError(f"{path}: source: missing (the file defines no source domain)")
         dom, where = file.source, "source"
+    elif name in file.sources:
+        dom, where = file.sources[name], f"sources.{name}"
     elif name in file.targets:
         dom, where = file.targets[name], f"targets.{name}"
     else:
-        known = (["source"] if file.source is not None else []) + list(file.targets)
+        known = (["source"] if file.source is not None else []) + list(file.sources)
+        known += list(file.targets)
         raise DomainError(
             f"{path}: no domain {name!r}; available: {', '.join(known) or 'none'} (or nominal)"
         )
@@ -429,9 +448,14 @@ def load_domain(env: str, which: str) -> Domain:
 
 
 def domain_names(env: str) -> dict[str, Any]:
-    """``{"source": bool, "targets": [names]}`` from ``envs/<env>.yaml`` (empty if no file)."""
+    """``{"source": bool, "sources": [names], "targets": [names]}`` from ``envs/<env>.yaml``
+    (empty if no file)."""
     path = domain_file_path(env)
     if not path.is_file():
-        return {"source": False, "targets": []}
+        return {"source": False, "sources": [], "targets": []}
     file = load_domain_file(path)
-    return {"source": file.source is not None, "targets": list(file.targets)}
+    return {
+        "source": file.source is not None,
+        "sources": list(file.sources),
+        "targets": list(file.targets),
+    }

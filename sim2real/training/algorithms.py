@@ -151,6 +151,16 @@ def build_model(
         if config.algo not in LAYER_NORM_POLICIES:
             raise ConfigError("policy.critic_layer_norm is for SAC/TD3 Q networks, not PPO")
         policy = LAYER_NORM_POLICIES[config.algo]
+    kwargs = policy_kwargs(config)
+    if config.adaptation is not None:
+        from sim2real.adaptation.networks import RMAPolicy, rma_policy_kwargs
+
+        policy = RMAPolicy
+        kwargs.update(rma_policy_kwargs(config.adaptation, env))
+    if config.policy.privileged_critic:
+        from sim2real.training.privileged import PrivilegedCriticPolicy
+
+        policy = PrivilegedCriticPolicy
     try:
         return cls(
             policy,
@@ -158,7 +168,7 @@ def build_model(
             seed=config.seed,
             device=device,
             tensorboard_log=tensorboard_log,
-            policy_kwargs=policy_kwargs(config),
+            policy_kwargs=kwargs,
             verbose=0,
             **hp,
         )

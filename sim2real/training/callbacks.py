@@ -31,6 +31,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import HParam
 
+from sim2real.config import ExperimentConfig
 from sim2real.evaluation.agents import SB3Agent
 from sim2real.evaluation.episodes import TRAIN_DOMAIN, evaluate_env
 from sim2real.randomization import ADRCallback, DomainStatsCallback
@@ -131,8 +132,10 @@ class MultiDomainEvalCallback(BaseCallback):
         deterministic: bool = True,
         at_start: bool = True,
         history: dict[str, dict[str, list]] | None = None,
+        config: ExperimentConfig | None = None,
     ) -> None:
         super().__init__()
+        self.config = config  # the run's (its observation history reaches the evaluated agent)
         self.eval_envs = dict(eval_envs)  # key -> (env name, domain, gym env)
         self.run = run
         self.freq = freq
@@ -201,7 +204,7 @@ class MultiDomainEvalCallback(BaseCallback):
         """Run the evaluation now; returns the mean return per domain key."""
         t0 = time.perf_counter()
         train_vn = self.model.get_vec_normalize_env()
-        policy = LoadedPolicy(self.model, train_vn)
+        policy = LoadedPolicy(self.model, train_vn, self.config)
         agent = SB3Agent(policy, deterministic=self.deterministic, label="training")
         step = int(self.num_timesteps)
         for key, (env_name, domain, env) in self.eval_envs.items():

@@ -13,8 +13,10 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from sim2real.config import ExperimentConfig
+from sim2real.controller.history import HistorySpec
 from sim2real.errors import ModelFileError, Sim2RealError
 from sim2real.training.algorithms import ALGOS
+from sim2real.training.history import history_spec_of
 from sim2real.training.resume import saved_config
 from sim2real.training.run_dir import RunDir
 from sim2real.training.vec_env import load_vec_normalize, make_vec_env
@@ -60,6 +62,11 @@ class LoadedPolicy:
         return self.loaded_from.name if self.loaded_from.is_dir() else self.loaded_from.stem
 
     @property
+    def history(self) -> HistorySpec | None:
+        """The observation history the policy was trained with (``None``: none)."""
+        return history_spec_of(self.config)
+
+    @property
     def run_dir(self) -> Path | None:
         """The run directory the policy belongs to, ``None`` outside a run."""
         return self.path if self.path is not None and RunDir(self.path).is_run() else None
@@ -68,7 +75,7 @@ class LoadedPolicy:
         """A vec env on ``domain`` wrapped with this policy's (frozen) normalization statistics."""
         if self.env is None:
             raise ModelFileError(f"{self.path}: no {RunDir.CONFIG} next to the model, env unknown")
-        venv = make_vec_env(self.env, domain, n_envs, seed)
+        venv = make_vec_env(self.env, domain, n_envs, seed, history=self.history)
         if self.vec_normalize_file is None:
             return venv
         return load_vec_normalize(self.vec_normalize_file, venv, training=False)

@@ -9,7 +9,8 @@
 2. **build** (:func:`build`): vec envs, the model (the :class:`RunBuilder`'s, or restored from the
    checkpoint), then the run directory (``config.yaml``, ``meta.json``) and the callbacks.
 3. **learn** (:func:`learn`): ``model.learn`` for the rest of the budget, inside
-   :func:`translated_errors`, which turns every failure into one line and a run status.
+   :func:`translated_errors`, which turns every failure into one line and a run status; an
+   adaptation run then trains its adaptation module (:func:`adapt`, RMA phase 2).
 4. **finalize** (:func:`finalize`): final model and checkpoint, ``summary.json``, ``meta.json``.
 
 Pretrain, transfer and benchmark runs differ only in the :class:`RunBuilder` (model factory,
@@ -60,6 +61,7 @@ __all__ = [
     "RunBuilder",
     "RunResult",
     "TrainingInterrupted",
+    "adapt",
     "build",
     "finalize",
     "learn",
@@ -142,6 +144,8 @@ class Built:
     callbacks: list[BaseCallback]
     progress: RichProgressCallback | HeadlessProgressCallback | None
     start_steps: int
+    phase2: dict[str, Any] | None = None
+    """An adaptation run's phase-2 record (:func:`adapt`), ``None`` before or without it."""
 
 
 def build(prepared: Prepared, builder: RunBuilder = PRETRAIN, *, quiet: bool = False) -> Built:
@@ -186,6 +190,7 @@ def _wired(
         deterministic=config.eval.deterministic,
         at_start=config.eval.at_start,
         history=start.history(run),
+        config=config,
     )
     extra = list(builder.callbacks(run))
     evals.listeners.extend(cb for cb in extra if isinstance(cb, EvaluationListener))
@@ -208,9 +213,15 @@ def _wired(
 
 
 def _eval_envs(config: ExperimentConfig) -> dict[str, tuple[str, str, Any]]:
-    """``key -> (env, domain, gym env)`` for the training domain and each ``eval.targets``."""
+    """``key -> (env, domain, gym env)`` for the training domain and each ``eval.targets``
+    (with the true dynamics in the observation for an adaptation run's phase 1)."""
     domains = [(TRAIN_DOMAIN, config.domain)] + [(f"target/{t}", t) for t in config.eval.targets]
-    return {key: (config.env, d, make_target_env(config.env, d)) for key, d in domains}
+    envs = {key: (config.env, d, make_target_env(config.env, d)) for key, d in domains}
+    if config.adaptation is not None:
+        from sim2real.adaptation.observation import DynamicsObservation
+
+        envs = {k: (e, d, DynamicsObservation(env)) for k, (e, d, env) in envs.items()}
+    return envs
 
 
 def _open_run(prepared: Prepared, builder: RunBuilder, model: BaseAlgorithm) -> RunDir:
@@ -261,6 +272,21 @@ def learn(built: Built) -> None:
             callback=CallbackList(built.callbacks),
             reset_num_timesteps=not built.prepared.resuming,
         )
+
+
+def adapt(built: Built) -> None:
+    """Stage 3b of an adaptation run (RMA): train the adaptation module with the policy frozen
+    (:func:`sim2real.adaptation.phase2.run_phase2`); its env steps are recorded as well."""
+    config = built.prepared.config
+    if config.adaptation is None:
+        return
+    from sim2real.adaptation.phase2 import run_phase2
+
+    if built.progress is not None:
+        built.progress.close()
+        built.progress = None
+    vn = built.model.get_vec_normalize_env()
+    built.phase2 = run_phase2(config, built.model, vn)
 
 
 @contextmanager
@@ -354,6 +380,17 @@ def _summary(built: Built, status: str, wall: float) -> dict[str, Any]:
         "final_eval": final,
         "best_source_mean": None if evals.best_mean == float("-inf") else evals.best_mean,
         "device": str(model.device),
+        **_phase2_summary(built, steps),
+    }
+
+
+def _phase2_summary(built: Built, phase1_steps: int) -> dict[str, Any]:
+    """``adaptation`` (phase 2's record) and ``pretrain_env_steps`` (both phases) of RMA runs."""
+    if built.phase2 is None:
+        return {}
+    return {
+        "adaptation": built.phase2,
+        "pretrain_env_steps": phase1_steps + int(built.phase2["steps"]),
     }
 
 
@@ -391,6 +428,7 @@ def train(
     try:
         with translated_errors(built, outcome):
             learn(built)
+            adapt(built)
     finally:
         stop.hold()  # from the first signal on, further ones must not cut the final save short
         try:

@@ -25,10 +25,13 @@ from stable_baselines3.common.vec_env import (
 
 import sim2real.envs  # noqa: F401  (registers the ids in a subprocess too)
 from sim2real.config import ExperimentConfig
+from sim2real.controller.history import HistorySpec
 from sim2real.envs.external import ExternalEnvEntry, ensure_registered
 from sim2real.envs.registry import make_env, resolve_env
 from sim2real.errors import ModelFileError, PhysicsError
 from sim2real.randomization import DomainRandomizationWrapper, load_domain
+from sim2real.training.history import HistoryObservation, history_spec_of
+from sim2real.training.privileged import PrivilegedObservation
 
 __all__ = [
     "FiniteCheck",
@@ -56,21 +59,45 @@ def _build_env(
     adr: Any | None,
     env_kwargs: dict[str, Any],
     entry: ExternalEnvEntry | None = None,
+    history: HistorySpec | None = None,
+    privileged: bool = False,
+    dynamics_obs: bool = False,
 ) -> gym.Env:
     ensure_registered(entry)  # a third-party env's settings, in a worker process too
     e = make_env(env, **env_kwargs)
     if domain is not None or adr is not None:
         e = DomainRandomizationWrapper(e, domain, adr=adr)
+    if dynamics_obs:
+        from sim2real.adaptation.observation import DynamicsObservation
+
+        e = DynamicsObservation(e)
+    if history is not None:
+        e = HistoryObservation(e, history)
+    if privileged:
+        e = PrivilegedObservation(e)
     return e
 
 
 def make_env_fn(
-    env: str, domain: Any | None = None, adr: Any | None = None, **env_kwargs: Any
+    env: str,
+    domain: Any | None = None,
+    adr: Any | None = None,
+    history: HistorySpec | None = None,
+    privileged: bool = False,
+    *,
+    dynamics_obs: bool = False,
+    **env_kwargs: Any,
 ) -> functools.partial[gym.Env]:
-    """A picklable zero-argument constructor of one (randomized) env."""
+    """A picklable zero-argument constructor of one (randomized) env, with ``history`` (if
+    given) over the randomization so the policy sees the randomized env's observations, and
+    ``privileged`` (:class:`~sim2real.training.privileged.PrivilegedObservation`) outermost;
+    ``dynamics_obs`` appends the true dynamics parameters to the observation (RMA phase 1,
+    :class:`~sim2real.adaptation.DynamicsObservation`)."""
     entry = resolve_env(env)
     external = entry if isinstance(entry, ExternalEnvEntry) else None
-    return functools.partial(_build_env, env, domain, adr, env_kwargs, external)
+    return functools.partial(
+        _build_env, env, domain, adr, env_kwargs, external, history, privileged, dynamics_obs
+    )
 
 
 def make_vec_env(
@@ -82,18 +109,27 @@ def make_vec_env(
     vec_env: Literal["dummy", "subproc"] = "dummy",
     adr: Any | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    history: HistorySpec | None = None,
+    privileged: bool = False,
+    dynamics_obs: bool = False,
 ) -> VecEnv:
     """``n_envs`` Monitor-wrapped copies of ``env`` on ``domain``, seeded ``seed, seed+1, ...``.
 
     ``domain`` is a name for :func:`sim2real.randomization.load_domain` (``source``, ``nominal``,
-    a target name, ``file.yaml:NAME``) or a ``Domain`` object. No normalization is applied: see
-    :func:`wrap_normalize`.
+    a target name, ``file.yaml:NAME``) or a ``Domain`` object; ``history`` feeds the policy
+    past observations and actions (:class:`~sim2real.training.history.HistoryObservation`). No
+    normalization is applied: see :func:`wrap_normalize` (with a history, VecNormalize keeps
+    separate statistics for every entry of the input, past ones included: they converge to
+    the current entry's, and the export bakes them in like any other input entry).
+    ``dynamics_obs``: see :func:`make_env_fn`.
     """
     dom = resolve_domain(env, domain)
     cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
     kwargs = {"start_method": "forkserver"} if cls is SubprocVecEnv else None
     return sb3_make_vec_env(
-        make_env_fn(env, dom, adr, **(env_kwargs or {})),
+        make_env_fn(
+            env, dom, adr, history, privileged, dynamics_obs=dynamics_obs, **(env_kwargs or {})
+        ),
         n_envs=n_envs,
         seed=seed,
         vec_env_cls=cls,
@@ -223,6 +259,9 @@ def make_training_env(config: ExperimentConfig, vec_normalize_file: Path | None 
         config.seed,
         vec_env=config.vec_env,
         adr=config.adr,
+        history=history_spec_of(config),
+        privileged=config.policy.privileged_critic,
+        dynamics_obs=config.adaptation is not None,
     )
     if config.normalize and vec_normalize_file is not None:
         venv = load_vec_normalize(vec_normalize_file, venv, training=True)

@@ -142,9 +142,9 @@ def check_spaces(
     same_obs = unchanged("obs", source_obs, target_obs)
     same_act = unchanged("act", source_act, target_act)
     if same_obs and same_act:
-        return SpaceMaps(
-            IndexMap.identity(_size(source_obs, "observation")),
-            IndexMap.identity(_size(source_act, "action")),
+        return SpaceMaps(  # identical spaces (a privileged critic's Dict too): entry by entry
+            IndexMap.identity(gym.spaces.flatdim(source_obs)),
+            IndexMap.identity(gym.spaces.flatdim(source_act)),
         )
     ns_o, nt_o = _size(source_obs, "observation"), _size(target_obs, "observation")
     ns_a, nt_a = _size(source_act, "action"), _size(target_act, "action")

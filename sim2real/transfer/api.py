@@ -87,6 +87,8 @@ def _space_maps(
     source: LoadedPolicy, target: BaseAlgorithm | VecEnv, spec: TransferSpec, names: dict
 ) -> SpaceMaps:
     src_o, src_a = env_entry_names(source.env) if source.env else (None, None)
+    if source.history is not None and src_o and src_a:  # the source's input: names extended
+        src_o = source.history.names(src_o, src_a)
     tgt_o, tgt_a = env_entry_names(target)
     given = {
         "source_obs": src_o,

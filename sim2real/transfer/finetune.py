@@ -132,7 +132,7 @@ def _source_replay(src: Any, model: Any, spec: TransferSpec, seed: int, collect:
         )
     from sim2real.training.vec_env import make_vec_env
 
-    venv = make_vec_env(src.env, opts.domain, 1, seed)
+    venv = make_vec_env(src.env, opts.domain, 1, seed, history=src.history)
     try:
         return collect_source_transitions(
             src.model.policy, venv, opts.transitions, src.vec_normalize, seed

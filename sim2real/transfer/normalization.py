@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+from gymnasium import spaces
 from stable_baselines3.common.running_mean_std import RunningMeanStd
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
@@ -68,7 +69,7 @@ def carry_normalization(
         target.training = True
         return "re-estimated on the target (source had none)"
     if mode == "reestimate":
-        target.obs_rms = RunningMeanStd(shape=target.observation_space.shape or ())  # type: ignore[assignment]
+        target.obs_rms = _fresh_obs_statistics(target)  # type: ignore[assignment]
         target.ret_rms = RunningMeanStd(shape=())
         target.training = True
         return "re-estimated on the target from scratch"
@@ -77,3 +78,11 @@ def carry_normalization(
     target.clip_obs, target.epsilon = source.clip_obs, source.epsilon
     target.training = mode == "update"
     return f"carried over from the source and {'updated' if mode == 'update' else 'frozen'}"
+
+
+def _fresh_obs_statistics(target: VecNormalize) -> RunningMeanStd | dict[str, RunningMeanStd]:
+    """Empty observation statistics, per key for a Dict space (a privileged critic's)."""
+    space = target.observation_space
+    if isinstance(space, spaces.Dict):
+        return {k: RunningMeanStd(shape=space[k].shape or ()) for k in target.norm_obs_keys or []}
+    return RunningMeanStd(shape=space.shape or ())

@@ -13,6 +13,10 @@ part                        tensors (PPO / SAC / TD3)
 ``critic.extractor``        features extractor of the critic (only when it has parameters)
 ``critic.features.<i>``     i-th hidden layer of ``mlp_extractor.value_net`` / of every Q network
 ``critic.head``             ``value_net`` / last Linear of every Q network
+``actor.env_encoder``       RMA (PPO): the env encoder of the dynamics, instead of
+                            ``actor.extractor`` (``features_extractor.env_encoder``)
+``adaptation.features.<i>`` RMA: i-th hidden layer of the adaptation module (``adaptation.net``)
+``adaptation.head``         RMA: its last Linear (the latent estimate)
 ==========================  ===================================================================
 
 Parts are selected by *prefix* on dot boundaries (``actor`` selects every actor part,
@@ -134,7 +138,8 @@ class _Builder:
 
     def add_extractor(self, network: str, extractor: nn.Module | None) -> None:
         if extractor is not None and any(True for _ in extractor.parameters()):
-            self.add(f"{network}.extractor", "extractor", network, -1, extractor, in_space="obs")
+            name = "env_encoder" if hasattr(extractor, "env_encoder") else "extractor"
+            self.add(f"{network}.{name}", "extractor", network, -1, extractor, in_space="obs")
 
     def add_mlp(
         self,
@@ -196,6 +201,9 @@ def named_parts(model: Any) -> dict[str, Part]:
             b.add("actor.log_std", "log_std", "actor", n_pi, policy.log_std, out_space="act")
         b.add("critic.head", "head", "critic", n_vf, policy.value_net,
               in_space="obs" if n_vf == 0 else None)  # fmt: skip
+        if isinstance(getattr(policy, "adaptation", None), nn.Module):  # RMA
+            b.add_mlp("adaptation", [policy.adaptation.net], has_head=True, in_space="history",
+                      head_out=None)  # fmt: skip
     elif hasattr(policy, "actor") and hasattr(policy, "critic"):  # SAC, TD3
         actor, critic = policy.actor, policy.critic
         b.add_extractor("actor", actor.features_extractor)

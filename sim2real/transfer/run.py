@@ -15,11 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv
 
 from sim2real.config import ExperimentConfig
+from sim2real.controller.history import HistorySpec
 from sim2real.errors import ConfigError
 from sim2real.training import (
     LoadedPolicy,
@@ -30,6 +32,7 @@ from sim2real.training import (
     load_policy,
     train,
 )
+from sim2real.training.history import history_spec_of
 from sim2real.training.start import ModelFactory, Prepared
 from sim2real.training.trainer import CallbackFactory
 from sim2real.transfer.api import transfer
@@ -113,6 +116,8 @@ def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -
     src = load_policy(source_path)
     exp = config.experiment_config()
     _check_early_stopping(config.spec, exp)
+    _check_history(src, exp)
+    _check_not_adaptation(src)
     info = {
         "source": source_path,
         "source_env": src.env,
@@ -125,6 +130,52 @@ def transfer_builder(config: TransferConfig, resume: str | Path | None = None) -
         _callback_factory(source_path, config.spec, exp.eval.freq),
         {"transfer": info},
     )
+
+
+def _check_history(src: LoadedPolicy, exp: ExperimentConfig) -> None:
+    """Source and target feed the policy the same observation history (or none), and both
+    have a privileged critic or neither (the critic's input differs).
+
+    Raises:
+        ConfigError: naming both and the ``--set`` that fixes the target.
+    """
+    critic = isinstance(src.model.observation_space, spaces.Dict)
+    if critic != exp.policy.privileged_critic:
+        raise ConfigError(
+            f"policy.privileged_critic: the source policy was trained with it "
+            f"{'on' if critic else 'off'}, the target config has it "
+            f"{'on' if exp.policy.privileged_critic else 'off'}; set the same "
+            f"(--set policy.privileged_critic={str(critic).lower()})"
+        )
+    have, want = src.history, history_spec_of(exp)
+    if have == want:
+        return
+    raise ConfigError(
+        f"history: the source policy was trained with history {_show(have)} but the target "
+        f"config has {_show(want)}; give the target the source's (--set 'history={_show(have)}')"
+    )
+
+
+def _check_not_adaptation(src: LoadedPolicy) -> None:
+    """Transfer from an RMA source is not supported (its input holds the true dynamics).
+
+    Raises:
+        ConfigError: naming the source.
+    """
+    from sim2real.adaptation.networks import RMAPolicy
+
+    if isinstance(src.model.policy, RMAPolicy):
+        raise ConfigError(
+            f"transfer.source {src.name}: an adaptation (RMA) policy; transfer from it is not "
+            "supported yet: evaluate or export it zero-shot, or transfer from a plain source"
+        )
+
+
+def _show(spec: HistorySpec | None) -> str:
+    """A history block as YAML (``null`` for none)."""
+    if spec is None:
+        return "null"
+    return f"{{length: {spec.length}, actions: {str(spec.actions).lower()}}}"
 
 
 def _check_early_stopping(spec: TransferSpec, exp: ExperimentConfig) -> None:

@@ -71,6 +71,25 @@ def test_report_files(report: BenchmarkReport, tmp_path: Path) -> None:
     assert paths["figure"].read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize("how", ["mean", "iqm", "median"])
+def test_every_aggregate_renders_the_report(how: str, tmp_path: Path) -> None:
+    """``metrics.aggregate`` accepts three aggregates; the report must render each, with the
+    per-arm values of that aggregate (median once raised in render_markdown)."""
+    report = build_report(
+        _curves(), options=MetricOptions(n_boot=50, aggregate=how), source_steps={"finetune": 1000}
+    )
+    paths = write_report(report, tmp_path, title="toy")
+    final = report.metrics.arms["finetune"].final
+    assert final.estimate(how) == getattr(final, how)
+    assert (
+        f"| finetune | {format_estimate(report.metrics.arms['finetune'].initial.estimate(how))}"
+        in (paths["markdown"].read_text())
+    )
+    per_seed = np.array(final.per_seed)
+    if how == "median":
+        assert final.median.value == pytest.approx(float(np.median(per_seed)))
+
+
 def test_markdown_marks_censored_bounds(report: BenchmarkReport) -> None:
     assert "lower bound" not in render_markdown(report)
     assert "lower bound" in render_markdown(_with_speedup(report, speedup_bound="lower"))

@@ -102,6 +102,15 @@ CHECKS: dict[str, list[str]] = {
     ],
     "envs_binary_domain": ["envs", "sample", "cartpole", "--domain", f"{B}/binary.yaml:source"],
     "envs_domain_is_folder": ["envs", "sample", "cartpole", "--domain", f"{B}:source"],
+    "envs_named_source_is_a_target": [
+        *("envs", "sample", "cartpole", "--domain", f"{B}/clash_sources.yaml:heavy")
+    ],
+    "envs_deadband_out_of_range": [
+        *("envs", "sample", "cartpole", "--domain", f"{B}/bad_actuator.yaml:source_actuators")
+    ],
+    "envs_torque_speed_on_pd_robot": [
+        *("envs", "sample", "quadruped", "--domain", f"{B}/pd_torque_speed.yaml:source")
+    ],
     # pretrain: --set overrides and sizes
     "pre_set_no_equals": [*PRE, "--set", "total_timesteps"],
     "pre_set_empty_key": [*PRE, "--set", "=5"],
@@ -184,6 +193,32 @@ CHECKS: dict[str, list[str]] = {
     "pre_out_existing": [*PRE, "--out", R],
     "pre_out_is_file": [*PRE, "--out", F],
     "pre_bad_set_new_out": [*PRE, "--out", f"{B}/new_run", "--set", "n_envs=0"],
+    "pre_history_zero": [*PRE, "--set", "history.length=0"],
+    "pre_history_negative": [*PRE, "--set", "history={length: -1}"],
+    "pre_adaptation_sac": [*PRE, "--set", "algo=sac", "--set", "adaptation={}"],
+    "pre_adaptation_with_history": [*PRE, "--set", "adaptation={}", "--set", "history.length=2"],
+    "pre_adaptation_latent_zero": [*PRE, "--set", "adaptation.latent_dim=0"],
+    "pre_adaptation_unknown_key": [*PRE, "--set", "adaptation.nope=1"],
+    "pre_adaptation_history_huge": [*PRE, "--set", "adaptation.history=100000"],
+    "pre_adaptation_privileged": [
+        *PRE,
+        "--set",
+        "adaptation={}",
+        "--set",
+        "policy.privileged_critic=true",
+        "--set",
+        "domain=source",
+    ],
+    "pre_privileged_nominal": [*PRE, "--set", "policy.privileged_critic=true"],
+    "pre_privileged_sac": [
+        *PRE,
+        "--set",
+        "policy.privileged_critic=true",
+        "--set",
+        "domain=source",
+        "--set",
+        "algo=sac",
+    ],
     "pre_resume_missing": ["pretrain", "--resume", f"{B}/no_such_run"],
     "pre_resume_file": ["pretrain", "--resume", F],
     "pre_resume_not_a_run": ["pretrain", "--resume", B],
@@ -197,6 +232,7 @@ CHECKS: dict[str, list[str]] = {
     "ben_suite_out_file": ["benchmark", "suite", "--out", F, "--quiet"],
     "tr_missing_cfg": ["transfer", "no_such_config", "--from", R],
     "tr_from_missing": ["transfer", "transfer_finetune", "--from", f"{B}/no_such_run"],
+    "tr_history_mismatch": [*TR, "--set", "history={length: 2}"],
     "tr_from_file": ["transfer", "transfer_finetune", "--from", F],
     "tr_from_policy_folder": ["transfer", "transfer_finetune", "--from", P],
     "tr_timesteps_huge": [*TR, "--set", "total_timesteps=10000000000000"],
@@ -455,6 +491,10 @@ def build_guarded(base: Path, cli: Callable[[list[str]], None]) -> None:
         "nan_benchmark.yaml": quickstart.replace("threshold: 800", "threshold: .nan"),
         "nonempty/notes.txt": "someone's files\n",
         "user_env.yaml": "source:\n  parameters:\n    no_such_parameter: 1.0\n",
+        "clash_sources.yaml": "sources:\n  heavy: {}\ntargets:\n  heavy: {}\n",
+        "bad_actuator.yaml": "sources:\n  source_actuators:\n    parameters:\n"
+        "      motor_deadband: 0.9\n",
+        "pd_torque_speed.yaml": "source:\n  parameters:\n    motor_velocity_limit: 20.0\n",
         "other_benchmark/benchmark.json": json.dumps({"run_key": "another config"}) + "\n",
     }
     for name, text in files.items():

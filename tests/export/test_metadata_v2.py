@@ -39,7 +39,7 @@ def _meta(policy: Path) -> dict:
 def test_io_block_describes_inputs_outputs_and_entries(policy: Path) -> None:
     meta = _meta(policy)
     io = meta["io"]
-    assert meta["format_version"] == METADATA_VERSION == 2
+    assert meta["format_version"] == METADATA_VERSION == 3  # 3: v2 + the history block
     assert io["inputs"] == [{"name": "obs", "shape": [BATCH, 5], "dtype": "float32"}]
     assert io["outputs"] == [{"name": "actions", "shape": [BATCH, 1], "dtype": "float32"}]
     assert io["control_period"] == pytest.approx(0.0165)

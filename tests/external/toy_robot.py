@@ -72,3 +72,14 @@ class ToyRobotEnv(gym.Env):
 
 class NotAnEnv:
     """For the bad-input corpus: ``env: tests.external.toy_robot:NotAnEnv``."""
+
+
+class StatefulToyRobotEnv(ToyRobotEnv):
+    """The toy robot with the simulator-state interface ``sim2real identify`` resets it through
+    (``env: tests.external.toy_robot:StatefulToyRobotEnv``)."""
+
+    def get_sim_state(self) -> np.ndarray:
+        return self.state.astype(np.float64)
+
+    def set_sim_state(self, state: np.ndarray) -> None:
+        self.state = np.asarray(state, dtype=np.float64).copy()

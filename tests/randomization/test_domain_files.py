@@ -139,7 +139,9 @@ def test_bad_domain_files_give_one_line_error(tmp_path, text, match):
 
 
 def test_unknown_domain_name_lists_available():
-    with pytest.raises(DomainError, match=r"no domain 'nope'; available: source, heavy_pole"):
+    with pytest.raises(
+        DomainError, match=r"no domain 'nope'; available: source, source_actuators, heavy_pole"
+    ):
         load_domain("cartpole", "nope")
 
 

@@ -28,6 +28,18 @@ def test_envs_show_json_includes_source_and_targets():
     assert heavy > 1.2  # outside the source's 0.8-1.2
 
 
+def test_envs_show_lists_actuator_parameters_and_named_sources():
+    out = run_cli("envs", "show", "hopper", "--json")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    names = {p["name"] for p in info["parameters"]}
+    assert {"motor_time_constant", "motor_velocity_limit", "armature"} <= names
+    rows = info["domains"]["sources"]["source_actuators"]["parameters"]
+    assert {"motor_time_constant", "armature"} <= {r["parameter"] for r in rows}
+    table = run_cli("envs", "show", "hopper")
+    assert "source_actuators randomization" in table.stdout and "motor_deadband" in table.stdout
+
+
 def test_bad_domain_file_exits_2_with_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(

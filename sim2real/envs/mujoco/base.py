@@ -80,6 +80,7 @@ class MujocoRobotEnv(RobotEnv):
             self.model.opt.integrator = getattr(mujoco.mjtIntegrator, f"mjINT_{self.integrator}")
         self.data = mujoco.MjData(self.model)
         self._actuators: list[int] = []
+        self._actuator_dofs: list[int] = []
         self._nominal_gear = np.zeros(0)
         self._ctrl_index: Any = slice(None)
         self._renderer: Any = None
@@ -100,6 +101,9 @@ class MujocoRobotEnv(RobotEnv):
 
     def _substep_control(self) -> None:
         """Set ``data.ctrl`` / ``data.qfrc_applied`` before one physics substep."""
+
+    def _actuator_velocities(self) -> np.ndarray:
+        return self.data.qvel[self._actuator_dofs]
 
     def _set_gravity(self, gravity: np.ndarray) -> None:
         self.model.opt.gravity[:] = gravity
@@ -123,6 +127,7 @@ class MujocoRobotEnv(RobotEnv):
         by_joint = {int(m.actuator_trnid[a, 0]): a for a in range(m.nu)}
         ids = [by_joint[self._id(mujoco.mjtObj.mjOBJ_JOINT, j)] for j in joints]
         self._actuators = ids
+        self._actuator_dofs = [int(m.jnt_dofadr[m.actuator_trnid[a, 0]]) for a in ids]
         self._ctrl_index = slice(None) if ids == list(range(m.nu)) else np.array(ids)
         self._nominal_gear = np.asarray(max_torque, dtype=np.float64)
         m.actuator_gear[ids, 0] = self._nominal_gear
@@ -156,7 +161,8 @@ class MujocoRobotEnv(RobotEnv):
     def get_sim_state(self) -> np.ndarray:
         """The full simulator state as a flat float64 vector (what :meth:`set_sim_state` takes).
 
-        Layout: elapsed steps, action-buffer head, the action buffer, ``qpos``, ``qvel``, ``act``,
+        Layout: elapsed steps, action-buffer head, the action buffer, the actuator model's
+        lag and backlash states, ``qpos``, ``qvel``, ``act``,
         ``qacc_warmstart``, then the task's own variables. Dynamics parameters are not part of
         the state: they stay as set.
         """
@@ -179,7 +185,7 @@ class MujocoRobotEnv(RobotEnv):
         """
         state = self._checked_state(state)
         m, d = self.model, self.data
-        i = 2 + self._act_buf.size
+        i = self._control_state_size
         for field, n in (("qpos", m.nq), ("qvel", m.nv), ("act", m.na), ("qacc_warmstart", m.nv)):
             getattr(d, field)[:] = state[i : i + n]
             i += n

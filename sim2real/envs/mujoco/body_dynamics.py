@@ -13,7 +13,7 @@ applies unchanged, and writes them to the compiled ``mujoco.MjModel``:
                        ``condim >= 4``: Gymnasium's models use ``condim=3``, so it has no effect)
 ``rolling_friction``   ``model.geom_friction[:, 2]`` (m; acts only with ``condim = 6``)
 ``joint_damping``      ``model.dof_damping`` of the joint's dof (N*m*s/rad)
-``armature``           ``model.dof_armature`` (kg*m^2, reflected rotor inertia; MuJoCo only)
+``armature``           ``model.dof_armature`` (kg*m^2, kg for sliders; reflected rotor inertia)
 =====================  =====================================================================
 
 ``restitution`` is not offered: MuJoCo's soft contacts have no coefficient of restitution (the
@@ -166,8 +166,8 @@ class MujocoBodyDynamics:
                 self.nominal_armature,
                 0.0,
                 10.0,
-                "kg*m^2",
-                "joint armature, reflected rotor inertia (model.dof_armature; MuJoCo only)",
+                "kg*m^2 (kg for sliders)",
+                "joint armature, reflected rotor inertia (model.dof_armature)",
                 joints,
             ),
         ]
