@@ -11,7 +11,7 @@ A1 rather than Laikago or Minitaur: its URDF is z-up (Laikago's needs a rotated 
 and torque limits, and collides through primitives only (boxes, cylinders, sphere feet), which
 keeps contacts cheap. An open-loop trot walks it forward at ~0.6 m/s (see the tests).
 
-Observation (46 entries, names in ``observation_names``):
+Observation (47 entries, names in ``observation_names``):
 
 =====================  ===================================================================
 ``base_height``        height of the trunk above the floor (m)
@@ -125,7 +125,9 @@ class A1Task:
         ``command_range``: low and high of the commanded forward speed (m/s), drawn uniformly
         per episode (a fixed speed when equal)."""
         if reward not in ("legged_gym", "forward"):
-            raise ValueError(f"reward={reward!r} is not an A1 reward; use 'legged_gym' or 'forward'")
+            raise ValueError(
+                f"reward={reward!r} is not an A1 reward; use 'legged_gym' or 'forward'"
+            )
         low, high = (float(v) for v in command_range)
         if not -2.0 <= low <= high <= 2.0:
             raise ValueError(
@@ -242,7 +244,7 @@ class A1Task:
         return reward, base_contact or self._fallen(), info
 
     def _forward_reward(self) -> tuple[float, bool, dict[str, Any]]:
-        z, r6, r7, cos_tilt, vx, vy = self._base
+        _, r6, r7, _, vx, vy = self._base
         np.multiply(self._joint_buf[1], self._joint_buf[2], out=self._power)
         power = float(np.abs(self._power, out=self._power).sum())
         energy = -self.energy_weight * power
@@ -264,7 +266,8 @@ class A1Task:
 
 
 class A1Env(A1Task, PDRobotEnv):
-    """Walk forward (+x) as fast as possible with the A1 quadruped under PD joint control."""
+    """Walk forward (+x) with the A1 quadruped under PD joint control: at the commanded speed
+    (``reward="legged_gym"``) or as fast as possible (``reward="forward"``)."""
 
     #: 10 solver iterations: with 5 the feet chatter (calf joints jump ~1 rad/s while standing).
     solver_iterations: ClassVar[int] = 10

@@ -84,7 +84,8 @@ def test_quadruped_softer_pd_sags_more(quadruped):
     assert np.abs(soft[10:22]).max() > 3 * np.abs(stiff[10:22]).max()  # larger joint error
 
 
-def test_quadruped_open_loop_trot_walks_forward_and_reward_follows(quadruped):
+def test_quadruped_open_loop_trot_walks_forward_and_reward_follows():
+    quadruped = sim2real.envs.make_env("quadruped", reward="forward")
     dt = quadruped.unwrapped.control_dt
     result = {}
     for direction in (1.0, -1.0):
@@ -101,6 +102,7 @@ def test_quadruped_open_loop_trot_walks_forward_and_reward_follows(quadruped):
     assert back_dx < -0.1  # the mirrored gait walks backward
     assert fwd_r == pytest.approx(fwd_dx, abs=0.05)  # forward reward integrates to distance
     assert back_r < 0
+    quadruped.close()
 
 
 def test_quadruped_falls_terminate(quadruped):

@@ -205,7 +205,7 @@ def _trot(t: float, freq: float = 2.5) -> np.ndarray:
 
 
 def test_a1_open_loop_trot_walks_forward_in_mujoco_too():
-    env = A1MujocoEnv()
+    env = A1MujocoEnv(reward="forward")
     env.reset(seed=0)
     x0, distance = float(env.data.qpos[0]), 0.0
     for i in range(60):  # 1 s
