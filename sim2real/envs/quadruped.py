@@ -38,8 +38,9 @@ the reward):
   -0.0005 * sum|tau * qdot| (W); ``drift`` = -0.5 * vy^2; ``orientation`` = -0.5 * (gx^2 + gy^2).
 
 With either reward the episode terminates when the trunk drops below 0.15 m or its z axis tilts
-more than 0.8 rad from vertical (roll, pitch or both). ``info["x_velocity"]`` is the world-frame
-forward velocity (m/s) in both.
+more than 0.8 rad from vertical (roll, pitch or both). In both, ``info`` also carries the
+world-frame forward velocity ``x_velocity`` (m/s), the trunk's ``x_position`` (m; it starts at
+0) and ``mean_x_velocity``, the forward speed averaged over the episode so far (m/s).
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ class A1Task:
         self._power = np.zeros(n)
         self._base = (self.initial_height, 0.0, 0.0, 1.0, 0.0, 0.0)
         self._cos_max_tilt = float(np.cos(self.max_tilt))
+        self._x = 0.0
         self._command = self.command_range[0]
         self._base_frame = (0.0,) * 8  # trunk-frame vx, vy, vz, wx, wy, wz, gx, gy
         self._legged = LeggedGymReward(
@@ -166,8 +168,9 @@ class A1Task:
         return self._nominal + noise
 
     def _base_state(self) -> tuple[float, ...]:
-        """Trunk height z, its rotation matrix (world from trunk, row major: r0..r8), world
-        linear velocity (vx, vy, vz) and world angular velocity (wx, wy, wz): 16 numbers."""
+        """Trunk position x and height z, its rotation matrix (world from trunk, row major:
+        r0..r8), world linear velocity (vx, vy, vz) and world angular velocity (wx, wy, wz):
+        17 numbers."""
         raise NotImplementedError
 
     def _contact_forces(self) -> np.ndarray:
@@ -191,8 +194,9 @@ class A1Task:
 
     def _observe(self) -> np.ndarray:
         obs, n = self._obs, len(_JOINTS)
-        z, r0, r1, r2, r3, r4, r5, r6, r7, r8, vx, vy, vz, wx, wy, wz = self._base_state()
+        x, z, r0, r1, r2, r3, r4, r5, r6, r7, r8, vx, vy, vz, wx, wy, wz = self._base_state()
         self._joint_buf = self._pd.read()
+        self._x = x
         self._base = (z, r6, r7, r8, vx, vy)  # for _reward; r8 = cos(tilt)
         obs[:10] = (
             z,
@@ -215,8 +219,12 @@ class A1Task:
 
     def _reward(self, action: np.ndarray) -> tuple[float, bool, dict[str, Any]]:
         if self.reward_kind == "forward":
-            return self._forward_reward()
-        return self._legged_gym_reward()
+            reward, terminated, info = self._forward_reward()
+        else:
+            reward, terminated, info = self._legged_gym_reward()
+        info["x_position"] = self._x
+        info["mean_x_velocity"] = self._x / (self._elapsed_steps * self.control_dt)  # type: ignore[attr-defined]
+        return reward, terminated, info
 
     def _fallen(self) -> bool:
         z, _, _, cos_tilt, _, _ = self._base
@@ -311,9 +319,9 @@ class A1Env(A1Task, PDRobotEnv):
 
     def _base_state(self) -> tuple[float, ...]:
         robot, cid = self._robot, self._cid
-        (_, _, z), orn = _pb.getBasePositionAndOrientation(robot, physicsClientId=cid)
+        (x, _, z), orn = _pb.getBasePositionAndOrientation(robot, physicsClientId=cid)
         lin, ang = _pb.getBaseVelocity(robot, physicsClientId=cid)
-        return (z, *_pb.getMatrixFromQuaternion(orn), *lin, *ang)
+        return (x, z, *_pb.getMatrixFromQuaternion(orn), *lin, *ang)
 
     def _contact_forces(self) -> np.ndarray:
         forces, slots = self._forces, self._contact_slot

@@ -39,7 +39,7 @@ TRAIN_DOMAIN = "train_domain"
 """Key of the evaluation on the domain the run trains on (the target, in transfer runs)."""
 _OLD_TRAIN_DOMAIN = "source"
 
-STATE_INFO_KEYS = frozenset({"x_position", "x_velocity", "distance"})
+STATE_INFO_KEYS = frozenset({"x_position", "x_velocity", "mean_x_velocity", "distance"})
 """Numeric ``info`` entries that describe the state, not a reward term: an episode reports
 their last value (``final_info``), where every other numeric entry is summed (``reward_terms``)."""
 

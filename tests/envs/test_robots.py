@@ -97,6 +97,8 @@ def test_quadruped_open_loop_trot_walks_forward_and_reward_follows():
             assert not terminated
             forward += info["reward_forward"]
         result[direction] = (base_xyz(quadruped)[0] - x0, forward * dt)
+        assert info["x_position"] == pytest.approx(base_xyz(quadruped)[0])
+        assert info["mean_x_velocity"] == pytest.approx(info["x_position"] / (round(1.0 / dt) * dt))
     (fwd_dx, fwd_r), (back_dx, back_r) = result[1.0], result[-1.0]
     assert fwd_dx > 0.2  # > 0.2 m/s forward
     assert back_dx < -0.1  # the mirrored gait walks backward

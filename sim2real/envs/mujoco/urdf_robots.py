@@ -158,7 +158,8 @@ class A1MujocoEnv(A1Task, UrdfMujocoEnv):
             r6 * lx + r7 * ly + r8 * lz,
         )
         vx, vy, vz = vx + wy * oz - wz * oy, vy + wz * ox - wx * oz, vz + wx * oy - wy * ox
-        return (float(d.xipos[b, 2]), *rot, vx, vy, vz, wx, wy, wz)
+        x, _, z = d.xipos[b].tolist()
+        return (x, z, *rot, vx, vy, vz, wx, wy, wz)
 
     def _contact_forces(self) -> np.ndarray:
         m, d, forces, slots = self.model, self.data, self._forces, self._geom_slot
