@@ -330,3 +330,19 @@ def test_cartpole_state_from_observation_round_trip() -> None:
     obs = np.array([0.1, -0.2, math.cos(0.05), math.sin(0.05), 0.3])
     env.state_from_observation(obs)
     np.testing.assert_allclose(env._observe(), obs, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", MUJOCO)
+def test_a_blown_up_simulation_is_a_physics_error_not_a_silent_reset(name: str) -> None:
+    """MuJoCo answers a diverging state (bad qacc) by resetting it to qpos0 and carrying on; the
+    step would pass for a real transition. Every MuJoCo target raises instead."""
+    from sim2real.errors import PhysicsError
+
+    env = make_env(name).unwrapped
+    env.reset(seed=0)
+    env.data.qvel[:] = 1e300  # no solver survives this
+    with pytest.raises(PhysicsError, match="unstable"):
+        env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+    env.reset(seed=0)
+    env.step(np.zeros(env.action_space.shape, dtype=np.float32))  # the warning was cleared
+    env.close()

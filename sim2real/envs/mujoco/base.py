@@ -35,8 +35,14 @@ import numpy as np
 
 from sim2real.envs.mujoco.body_dynamics import MujocoBodyDynamics
 from sim2real.envs.robot_env import RobotEnv
+from sim2real.errors import PhysicsError
 
 __all__ = ["MujocoRobotEnv", "euler_from_quat", "gymnasium_asset"]
+
+#: MuJoCo's warnings after which it has reset the state to ``qpos0`` (mj_checkPos/Vel/Acc).
+_RESET_WARNINGS = tuple(
+    int(getattr(mujoco.mjtWarning, f"mjWARN_BAD{what}")) for what in ("QPOS", "QVEL", "QACC")
+)
 
 
 def gymnasium_asset(name: str) -> str:
@@ -98,6 +104,22 @@ class MujocoRobotEnv(RobotEnv):
         else:
             mujoco.mj_step(self.model, self.data, self._frame_skip)
         self.robot.clear_pushes()
+        self._check_stable()
+
+    def _check_stable(self) -> None:
+        """Raise :class:`PhysicsError` if MuJoCo met an unstable state in the last step (it
+        then silently resets the state to ``qpos0``, which would pass for a real transition)."""
+        warnings = self.data.warning
+        bad = [i for i in _RESET_WARNINGS if warnings[i].number]
+        if bad:
+            for i in bad:
+                warnings[i].number = 0
+            what = "/".join(mujoco.mjtWarning(i).name.removeprefix("mjWARN_BAD") for i in bad)
+            raise PhysicsError(
+                f"{type(self).__name__}: MuJoCo found the simulation unstable (bad {what}) at "
+                f"step {self._elapsed_steps}; the dynamics {self.parameters.as_plain()} may be "
+                "unstable: reduce extreme parameter values"
+            )
 
     def _substep_control(self) -> None:
         """Set ``data.ctrl`` / ``data.qfrc_applied`` before one physics substep."""

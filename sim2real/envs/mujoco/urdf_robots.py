@@ -28,12 +28,10 @@ from sim2real.envs.mujoco.pd import MujocoJointPD
 from sim2real.envs.mujoco.urdf import UrdfModel, new_model
 from sim2real.envs.pd_robot import PDControlled
 from sim2real.envs.quadruped import CONTACT_LINKS, A1Task
-from sim2real.errors import PhysicsError
 
 __all__ = ["A1MujocoEnv", "KukaReachMujocoEnv", "UrdfMujocoEnv"]
 
 
-_BAD_QACC = int(mujoco.mjtWarning.mjWARN_BADQACC)
 _PD_DIFFERENCE = (
     "PD: PyBullet's motor law per substep (pd.py), with one correction for the contact forces "
     "where PyBullet's solver iterates motor and contact rows together"
@@ -85,13 +83,7 @@ class UrdfMujocoEnv(PDControlled, MujocoRobotEnv):
         # the motor law needs each substep's mass matrix: mj_step1 / law / mj_step2 (pd.py)
         self._pd.step(self._frame_skip)
         self.robot.clear_pushes()
-        if self.data.warning[_BAD_QACC].number:  # MuJoCo has reset the state to qpos0
-            self.data.warning[_BAD_QACC].number = 0
-            raise PhysicsError(
-                f"{type(self).__name__}: MuJoCo found the simulation unstable (bad qacc) at "
-                f"step {self._elapsed_steps}; the dynamics {self.parameters.as_plain()} may be "
-                "unstable: reduce extreme parameter values"
-            )
+        self._check_stable()
         mujoco.mj_kinematics(self.model, self.data)  # link frames of the new state
 
     def _reset_joints(self, q0: np.ndarray) -> None:
