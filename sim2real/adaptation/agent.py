@@ -7,7 +7,6 @@ It reads only what the robot measures: the plain observation (no dynamics entrie
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ import torch
 
 from sim2real.adaptation.networks import RMAPolicy, rma_actions
 from sim2real.controller.history import HistoryBuffer
+from sim2real.evaluation.agents import LoadedPolicyNames
 
 __all__ = ["AdaptedAgent", "normalize_part"]
 
@@ -31,7 +31,7 @@ def normalize_part(vec_normalize: Any | None, obs: np.ndarray, n: int) -> np.nda
 
 
 @dataclass
-class AdaptedAgent:
+class AdaptedAgent(LoadedPolicyNames):
     """A loaded RMA policy (``LoadedPolicy`` whose model has an :class:`RMAPolicy`) acting
     deterministically on ``z_hat = adaptation(history)``; :meth:`reset` empties the history."""
 
@@ -55,21 +55,6 @@ class AdaptedAgent:
         policy = self.policy.model.policy
         assert isinstance(policy, RMAPolicy)
         return policy
-
-    @property
-    def name(self) -> str:
-        """The label, else the policy's name."""
-        return self.label or self.policy.name
-
-    @property
-    def env(self) -> str | None:
-        """The env the policy was trained on, if known."""
-        return self.policy.env
-
-    @property
-    def run_path(self) -> Path | None:
-        """The run directory the policy belongs to."""
-        return self.policy.run_dir
 
     @property
     def obs_shape(self) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from sim2real.zoo import resolve_location
 if TYPE_CHECKING:  # the training package imports evaluation (its eval callback)
     from sim2real.training.loading import LoadedPolicy
 
-__all__ = ["Agent", "ArtifactAgent", "SB3Agent", "load_agent"]
+__all__ = ["Agent", "ArtifactAgent", "LoadedPolicyNames", "SB3Agent", "load_agent"]
 
 
 class Agent(Protocol):
@@ -42,8 +42,31 @@ class Agent(Protocol):
     def reset(self) -> None: ...
 
 
+class LoadedPolicyNames:
+    """``name``, ``env`` and ``run_path`` of an agent over a loaded SB3 policy (its
+    ``policy: LoadedPolicy`` and ``label: str | None`` fields)."""
+
+    policy: LoadedPolicy
+    label: str | None
+
+    @property
+    def name(self) -> str:
+        """The label, else the policy's name (run folder or model file stem)."""
+        return self.label or self.policy.name
+
+    @property
+    def env(self) -> str | None:
+        """The env the policy was trained on, if known."""
+        return self.policy.env
+
+    @property
+    def run_path(self) -> Path | None:
+        """The run directory the policy belongs to, ``None`` outside a run."""
+        return self.policy.run_dir
+
+
 @dataclass
-class SB3Agent:
+class SB3Agent(LoadedPolicyNames):
     """A loaded SB3 policy acting like at evaluation: ``predict(normalize_obs(obs))``.
 
     Actions are deterministic unless ``deterministic`` is off; ``label`` replaces the policy's
@@ -76,21 +99,6 @@ class SB3Agent:
             n_input = int(np.prod(space.shape or (1,)))
             n_obs = (n_input - spec.length * (n_act if spec.actions else 0)) // (spec.length + 1)
             self._history = HistoryBuffer(spec, n_obs, n_act)
-
-    @property
-    def name(self) -> str:
-        """The label, else the policy's name (run folder or model file stem)."""
-        return self.label or self.policy.name
-
-    @property
-    def env(self) -> str | None:
-        """The env the policy was trained on, if known."""
-        return self.policy.env
-
-    @property
-    def run_path(self) -> Path | None:
-        """The run directory the policy belongs to, ``None`` outside a run."""
-        return self.policy.run_dir
 
     @property
     def obs_shape(self) -> tuple[int, ...]:
