@@ -35,7 +35,6 @@ app = typer.Typer(
     name="sim2real",
     help="Sim-to-real RL transfer: pretrain on randomized dynamics, transfer, benchmark, export.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from sim2real.cli._checks import check_benchmark_out, check_suite_out
 from sim2real.cli._output import console, err_console, print_json
+from sim2real.cli.completion import complete_benchmark_config
 from sim2real.errors import ConfigError
 
 __all__ = ["register"]
@@ -19,7 +20,9 @@ __all__ = ["register"]
 
 def benchmark(
     config: str = typer.Argument(
-        ..., help="Benchmark config: YAML path or name in configs/ (e.g. quickstart)."
+        ...,
+        help="Benchmark config: YAML path or name in configs/ (e.g. quickstart).",
+        autocompletion=complete_benchmark_config,
     ),
     seeds: int = typer.Option(
         None, "--seeds", help="Number of seeds (0..N-1), overriding the config."

@@ -10,6 +10,7 @@ import typer
 
 from sim2real.cli._checks import MAX_DEPLOY_TICKS, check_finite, check_record_option, check_seed
 from sim2real.cli._output import console, print_json
+from sim2real.cli.completion import complete_target
 from sim2real.errors import Sim2RealError
 
 __all__ = ["register"]
@@ -39,7 +40,11 @@ def _check_timing(
 def deploy(
     artifact: Path = typer.Argument(..., help="Exported policy folder (from `sim2real export`)."),
     target: str = typer.Option(
-        None, "--target", "-t", help="ENV:TARGET to control [default: the policy's env, nominal]."
+        None,
+        "--target",
+        "-t",
+        help="ENV:TARGET to control [default: the policy's env, nominal].",
+        autocompletion=complete_target,
     ),
     rate: float = typer.Option(None, "--rate", help="Control rate in Hz [default: the policy's]."),
     seconds: float = typer.Option(10.0, "--seconds", help="Wall-clock duration."),

@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim2real.cli._output import console, print_json
+from sim2real.cli.completion import complete_env
 
 MAX_SAMPLE_DRAWS = 10_000
 """Largest ``envs sample -n`` (each draw is one env reset)."""
@@ -54,7 +55,9 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON onl
 
 @envs_app.command("show")
 def show_cmd(
-    env: str = typer.Argument(..., help="Short name or Gymnasium id, e.g. hopper."),
+    env: str = typer.Argument(
+        ..., help="Short name or Gymnasium id, e.g. hopper.", autocompletion=complete_env
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """One env in full: layout, dynamics parameters, source randomization and targets."""
@@ -134,7 +137,9 @@ def _shift_text(name: str, value: Any) -> str:
 
 @envs_app.command("sample")
 def sample_cmd(
-    env: str = typer.Argument(..., help="Short name or Gymnasium id, e.g. cartpole."),
+    env: str = typer.Argument(
+        ..., help="Short name or Gymnasium id, e.g. cartpole.", autocompletion=complete_env
+    ),
     domain: str = typer.Option(
         "source",
         "--domain",

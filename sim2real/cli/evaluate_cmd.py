@@ -15,6 +15,7 @@ from sim2real.cli._checks import (
     check_writable_file,
 )
 from sim2real.cli._output import console, print_json
+from sim2real.cli.completion import complete_run, complete_target
 from sim2real.errors import Sim2RealError
 
 __all__ = ["register"]
@@ -59,12 +60,15 @@ def _check_options(
 
 
 def evaluate(
-    policy: Path = typer.Argument(..., help="Run directory, SB3 .zip or exported policy folder."),
+    policy: Path = typer.Argument(
+        ..., help="Run directory, SB3 .zip or exported policy folder.", autocompletion=complete_run
+    ),
     target: str = typer.Option(
         None,
         "--target",
         "-t",
         help="ENV:TARGET, e.g. cartpole:heavy_pole [default: the policy's env, nominal].",
+        autocompletion=complete_target,
     ),
     episodes: int = typer.Option(10, "--episodes", "-n", help="Episodes (per sweep point)."),
     seed: int = typer.Option(0, "--seed", help="Episode i resets with seed + i."),

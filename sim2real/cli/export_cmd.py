@@ -9,18 +9,26 @@ import typer
 
 from sim2real.cli._checks import check_count, check_finite, check_writable_dir
 from sim2real.cli._output import console, print_json
+from sim2real.cli.completion import complete_env, complete_run
 from sim2real.errors import Sim2RealError
 
 __all__ = ["register"]
 
 
 def export(
-    source: Path = typer.Argument(..., help="Run directory or SB3 model .zip."),
+    source: Path = typer.Argument(
+        ..., help="Run directory or SB3 model .zip.", autocompletion=complete_run
+    ),
     fmt: str = typer.Option("onnx", "--format", "-f", help="onnx | torchscript."),
     out: Path = typer.Option(
         None, "--out", "-o", help="Output folder [default: policies/<run name>]."
     ),
-    env: str = typer.Option(None, "--env", help="Env of a bare .zip (a run directory records it)."),
+    env: str = typer.Option(
+        None,
+        "--env",
+        help="Env of a bare .zip (a run directory records it).",
+        autocompletion=complete_env,
+    ),
     vecnormalize: Path = typer.Option(
         None, "--vecnormalize", help="vecnormalize.pkl for a bare .zip (a run directory has it)."
     ),

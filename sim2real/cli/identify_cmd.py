@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from sim2real.cli.completion import complete_env
+
 __all__ = ["register"]
 
 _METHODS = ("auto", "likelihood", "trajectory")
@@ -55,7 +57,9 @@ def _resolve(env: str, gym_packages: str, dynamics: str) -> str:
 
 
 def identify(
-    env: str = typer.Argument(..., help="Env short name or id, e.g. cartpole."),
+    env: str = typer.Argument(
+        ..., help="Env short name or id, e.g. cartpole.", autocompletion=complete_env
+    ),
     data: list[Path] = typer.Option(
         ..., "--data", "-d", help="Rollout file (.npz from `evaluate --record`); repeatable."
     ),

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from sim2real.cli._output import console, print_json
+from sim2real.cli.completion import complete_policy_name
 
 __all__ = ["register"]
 
@@ -60,7 +61,9 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON onl
 
 @policies_app.command("show")
 def show_cmd(
-    name: str = typer.Argument(..., help="Policy name or env name, e.g. cartpole."),
+    name: str = typer.Argument(
+        ..., help="Policy name or env name, e.g. cartpole.", autocompletion=complete_policy_name
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print JSON only."),
 ) -> None:
     """One policy in full: where it is, how it was trained, zero-shot returns on every target."""

@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from sim2real.cli.completion import complete_experiment_config
+
 __all__ = ["register"]
 
 
@@ -41,7 +43,9 @@ def _print_result(result: Any, as_json: bool) -> None:
 
 def pretrain(
     config: str = typer.Argument(
-        None, help="Config YAML path or name in configs/ (optional with --resume)."
+        None,
+        help="Config YAML path or name in configs/ (optional with --resume).",
+        autocompletion=complete_experiment_config,
     ),
     set_: list[str] = typer.Option(
         [], "--set", help="Override a key, e.g. --set hyperparams.learning_rate=1e-3 (repeatable)."

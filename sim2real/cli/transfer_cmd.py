@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from sim2real.cli.completion import complete_run, complete_target, complete_transfer_config
+
 __all__ = ["register"]
 
 
@@ -47,13 +49,21 @@ def _print_result(result: Any, as_json: bool) -> None:
 
 def transfer_command(
     config: str = typer.Argument(
-        None, help="Transfer config (YAML path or name in configs/, e.g. transfer_finetune)."
+        None,
+        help="Transfer config (YAML path or name in configs/, e.g. transfer_finetune).",
+        autocompletion=complete_transfer_config,
     ),
     source: str = typer.Option(
-        None, "--from", help="Source run directory or SB3 .zip (overrides transfer.source)."
+        None,
+        "--from",
+        help="Source run directory or SB3 .zip (overrides transfer.source).",
+        autocompletion=complete_run,
     ),
     target: str = typer.Option(
-        None, "--target", help="ENV:TARGET or TARGET, e.g. cartpole:heavy_pole (env and domain)."
+        None,
+        "--target",
+        help="ENV:TARGET or TARGET, e.g. cartpole:heavy_pole (env and domain).",
+        autocompletion=complete_target,
     ),
     set_: list[str] = typer.Option(
         [], "--set", help="Override a key, e.g. --set transfer.l2sp_alpha=0.01 (repeatable)."
