@@ -18,6 +18,8 @@ ALLOWED: dict[str, str] = {
     # not split yet (issue 13 "done when"): each names the helpers it should be cut into
     "transfer/surgery.py:apply_transfer": "not split yet: copy, reinit, freeze and log steps",
     "cli/evaluate_cmd.py:evaluate": "not split yet: option checks, sweep, video, output",
+    "cli/export_cmd.py:export": "Typer signature, one option per parameter (with completion)",
+    "cli/identify_cmd.py:identify": "Typer signature, one option per parameter (with completion)",
     "export/exporter.py:export_policy": "not split yet: resolve, build, verify, write",
     "export/exporter.py:_metadata": "not split yet: env, normalization, scaling blocks",
     "benchmark/runner.py:run_benchmark": "run assembly, rewritten with the pipeline (issue 13, 1-2)",
