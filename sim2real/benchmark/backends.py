@@ -20,6 +20,9 @@ __all__ = ["BACKENDS", "default_workers", "run_jobs"]
 
 Job = RunJob | ZeroShotJob
 OnResult = Callable[[Job, dict[str, Any]], None]
+OnTick = Callable[[], None]
+#: Seconds between ``on_tick`` calls while runs are in flight.
+TICK_SECONDS = 2.0
 BACKENDS = ("local", "ray")
 
 
@@ -32,7 +35,7 @@ def default_workers() -> int:
 
 
 def _run_local(
-    jobs: Sequence[Job], workers: int, on_result: OnResult | None
+    jobs: Sequence[Job], workers: int, on_result: OnResult | None, on_tick: OnTick
 ) -> list[dict[str, Any]]:
     results: dict[int, dict[str, Any]] = {}
     ctx = multiprocessing.get_context("spawn")  # fresh interpreter per run: no torch state forked
@@ -42,7 +45,8 @@ def _run_local(
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, **per_child) as pool:
         pending = {pool.submit(execute, job): i for i, job in enumerate(jobs)}
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=TICK_SECONDS, return_when=FIRST_COMPLETED)
+            on_tick()
             for fut in done:
                 i = pending.pop(fut)
                 try:
@@ -57,7 +61,11 @@ def _run_local(
 
 
 def _run_ray(
-    jobs: Sequence[Job], workers: int, address: str | None, on_result: OnResult | None
+    jobs: Sequence[Job],
+    workers: int,
+    address: str | None,
+    on_result: OnResult | None,
+    on_tick: OnTick,
 ) -> list[dict[str, Any]]:
     try:
         import ray
@@ -76,7 +84,8 @@ def _run_ray(
     refs = {task.remote(job): i for i, job in enumerate(jobs)}
     results: dict[int, dict[str, Any]] = {}
     while refs:
-        done, _ = ray.wait(list(refs), num_returns=1)
+        done, _ = ray.wait(list(refs), num_returns=1, timeout=TICK_SECONDS)
+        on_tick()
         for ref in done:
             i = refs.pop(ref)
             results[i] = ray.get(ref)
@@ -92,16 +101,19 @@ def run_jobs(
     workers: int | None = None,
     ray_address: str | None = None,
     on_result: OnResult | None = None,
+    on_tick: OnTick | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``jobs`` (in parallel) and return their results in job order.
 
-    ``on_result(job, result)`` is called in the calling process as each job finishes.
+    ``on_result(job, result)`` is called in the calling process as each job finishes, and
+    ``on_tick()`` every :data:`TICK_SECONDS` while jobs run (for in-run progress).
     """
     if not jobs:
         return []
     n = min(workers or default_workers(), len(jobs))
+    tick = on_tick or (lambda: None)
     if backend == "local":
-        return _run_local(jobs, n, on_result)
+        return _run_local(jobs, n, on_result, tick)
     if backend == "ray":
-        return _run_ray(jobs, n, ray_address, on_result)
+        return _run_ray(jobs, n, ray_address, on_result, tick)
     raise ConfigError(f"unknown backend {backend!r}; use one of {', '.join(BACKENDS)}")

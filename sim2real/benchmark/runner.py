@@ -28,6 +28,7 @@ import yaml
 from sim2real.benchmark.backends import run_jobs
 from sim2real.benchmark.config import IDENTIFY, SCRATCH, BenchmarkConfig, config_hash
 from sim2real.benchmark.jobs import RunJob, ZeroShotJob
+from sim2real.benchmark.progress import BenchmarkProgress
 from sim2real.benchmark.report import BenchmarkReport, build_report, write_report
 from sim2real.errors import ConfigError, ModelFileError, Sim2RealError
 from sim2real.metrics import MetricOptions
@@ -263,7 +264,10 @@ def run_benchmark(
             config) are reused, not recomputed.
         command: the command line recorded in the report (default: this process's argv).
         progress: ``progress(event, data)`` called with ``source``, ``planned``, ``run`` and
-            ``zero_shot`` events (for a progress bar); the library itself prints nothing.
+            ``zero_shot`` events, and ``tick`` every few seconds while runs train (``run`` and
+            ``tick`` carry ``data["progress"]``, a
+            :class:`~sim2real.benchmark.progress.ProgressSnapshot`: target steps done, rate,
+            ETA, the running jobs); the library itself prints nothing.
         quiet: no progress bar for source pretraining.
     """
     from sim2real.training.run_dir import git_state, package_versions, utc_now
@@ -326,14 +330,22 @@ def _run_jobs(
             ),
         )
     notify("planned", {"jobs": len(jobs)})
+    tracker = BenchmarkProgress([j for j in jobs if isinstance(j, RunJob)])
+
+    def on_result(job: RunJob | ZeroShotJob, res: dict[str, Any]) -> None:
+        if isinstance(job, ZeroShotJob):
+            notify("zero_shot", res)
+            return
+        tracker.finished(job, bool(res.get("reused")))
+        notify("run", {**res, "progress": tracker.snapshot()})
+
     results = run_jobs(
         jobs,
         backend=config.backend,
         workers=config.workers,
         ray_address=config.ray_address,
-        on_result=lambda job, res: notify(
-            "zero_shot" if isinstance(job, ZeroShotJob) else "run", res
-        ),
+        on_result=on_result,
+        on_tick=lambda: notify("tick", {"progress": tracker.snapshot()}),
     )
     if isinstance(jobs[0], ZeroShotJob):
         zero_shot_file.write_text(json.dumps(results.pop(0), indent=2) + "\n")

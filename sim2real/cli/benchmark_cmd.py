@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from sim2real.cli._benchmark_progress import benchmark_progress
 from sim2real.cli._checks import check_benchmark_out, check_suite_out
 from sim2real.cli._output import console, err_console, print_json
 from sim2real.cli.completion import complete_benchmark_config
@@ -56,7 +54,7 @@ def benchmark(
     cfg = load_benchmark_config(config, overrides)
     check_benchmark_out(out, cfg.run_key())
     show = not (quiet or as_json)
-    bar, progress = _progress_bar(show)
+    bar, progress = benchmark_progress(show)
     with bar:
         result = run_benchmark(cfg, out, progress=progress, quiet=not show)
     if as_json:
@@ -95,7 +93,7 @@ def _suite(
     suite = load_suite_config(config)
     check_suite_out(out, suite.suite, quick)
     show = not (quiet or as_json)
-    bar, progress = _progress_bar(show)
+    bar, progress = benchmark_progress(show)
 
     def on_entry(name: str, i: int, n: int) -> None:
         if show:
@@ -135,40 +133,6 @@ def _overrides(
             raise ConfigError(f"--backend: expected local or ray, got {backend!r}")
         overrides.append(f"backend={backend}")
     return overrides
-
-
-def _progress_bar(show: bool) -> tuple[Progress, Callable[[str, dict[str, Any]], None]]:
-    """The progress bar on stderr and the ``progress(event, data)`` callback that drives it."""
-    bar = Progress(
-        TextColumn("[bold]benchmark[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=err_console,
-        disable=not show,
-    )
-    task = bar.add_task("", total=None)
-
-    def progress(event: str, data: dict[str, Any]) -> None:
-        if not show:
-            return
-        if event == "source":
-            bar.console.print(f"source: {data['path']} ({data['steps']} pretraining steps)")
-        elif event == "planned":
-            bar.update(task, total=data["jobs"])
-        elif event == "zero_shot":
-            bar.update(task, advance=1, description=f"zero-shot {data['mean']:.4g}")
-        elif event == "run":
-            how = "reused" if data["reused"] else f"{data['wall_time_s']:.0f}s"
-            final = data["values"][-1]
-            bar.update(
-                task,
-                advance=1,
-                description=f"{data['arm']}/seed_{data['seed']} final {final:.4g} ({how})",
-            )
-
-    return bar, progress
 
 
 def register(app: typer.Typer) -> None:

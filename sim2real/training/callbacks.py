@@ -6,8 +6,6 @@ overhead to SB3's own loop; the real work happens only every ``freq`` steps.
 
 from __future__ import annotations
 
-import math
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +32,7 @@ from stable_baselines3.common.logger import HParam
 from sim2real.config import ExperimentConfig
 from sim2real.evaluation.agents import SB3Agent
 from sim2real.evaluation.episodes import TRAIN_DOMAIN, evaluate_env
+from sim2real.progress import format_duration, headless_every
 from sim2real.randomization import ADRCallback, DomainStatsCallback
 from sim2real.training.loading import LoadedPolicy
 from sim2real.training.run_dir import RunDir
@@ -44,6 +43,7 @@ __all__ = [
     "HeadlessProgressCallback",
     "MultiDomainEvalCallback",
     "PeriodicCheckpointCallback",
+    "ProgressFileCallback",
     "RichProgressCallback",
     "TensorBoardExtrasCallback",
     "config_markdown",
@@ -354,7 +354,8 @@ class HeadlessProgressCallback(BaseCallback):
         evals = ", ".join(f"{k.removeprefix('target/')} {v:.1f}" for k, v in self.latest().items())
         line = (
             f"{self.description}: {done:,}/{self.total:,} steps ({100 * done / self.total:.0f}%), "
-            f"{rate:,.0f} steps/s, eta {_duration(eta)}" + (f", eval: {evals}" if evals else "")
+            f"{rate:,.0f} steps/s, eta {format_duration(eta)}"
+            + (f", eval: {evals}" if evals else "")
         )
         print(line, file=self.stream, flush=True)
         self.lines += 1
@@ -367,11 +368,50 @@ class HeadlessProgressCallback(BaseCallback):
         """Nothing to stop (the bar's interface)."""
 
 
-def _duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "--"
-    s = round(seconds)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+class ProgressFileCallback(BaseCallback):
+    """``progress.json`` in the run directory every ``every`` seconds and at the end: steps,
+    total, steps/s and the latest evaluation, for a watcher in another process (the benchmark's
+    in-run progress and ETA). Advisory only: no result is read from it."""
+
+    def __init__(
+        self,
+        run: RunDir,
+        total: int,
+        latest: Callable[[], Mapping[str, float]],
+        every: float = 5.0,
+    ) -> None:
+        super().__init__()
+        self.run, self.total, self.latest, self.every = run, total, latest, every
+        self._t0 = self._last = 0.0
+        self._start_steps = 0
+
+    def _on_training_start(self) -> None:
+        self._t0 = self._last = time.perf_counter()
+        self._start_steps = self.num_timesteps
+        self.write()
+
+    def _on_step(self) -> bool:
+        if time.perf_counter() - self._last >= self.every:
+            self.write()
+        return True
+
+    def _on_training_end(self) -> None:
+        self.write()
+
+    def write(self) -> None:
+        """Write ``progress.json`` now."""
+        self._last = now = time.perf_counter()
+        elapsed = now - self._t0
+        rate = (self.num_timesteps - self._start_steps) / elapsed if elapsed > 0 else 0.0
+        self.run.write_progress(
+            {
+                "steps": int(self.num_timesteps),
+                "total": int(self.total),
+                "steps_per_s": round(rate, 1),
+                "elapsed_s": round(elapsed, 1),
+                "eval": {k: float(v) for k, v in self.latest().items()},
+            }
+        )
 
 
 def progress_callback(
@@ -381,5 +421,4 @@ def progress_callback(
     (default 30) when stderr is not a TTY."""
     if sys.stderr.isatty():
         return RichProgressCallback(total, description, latest)
-    every = float(os.environ.get("SIM2REAL_PROGRESS_EVERY", "30") or 30)
-    return HeadlessProgressCallback(total, description, latest, every=every)
+    return HeadlessProgressCallback(total, description, latest, every=headless_every())

@@ -175,6 +175,7 @@ BEST_VECNORMALIZE = "best_vecnormalize.pkl"
 REPLAY_BUFFER = "replay_buffer.pkl"
 ADR_STATE = "adr.json"
 MANIFEST = "manifest.json"
+PROGRESS = "progress.json"
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tb"
 SOURCE_SNAPSHOT = "source"
@@ -364,6 +365,18 @@ class RunDir:
         path = self.path / FAILED_MODEL
         atomic_save(path, model.save)
         return path
+
+    def write_progress(self, progress: dict[str, Any]) -> None:
+        """Write ``progress.json`` atomically (steps so far of a running run, for watchers such
+        as the benchmark's ETA; not a result)."""
+        atomic_write_json(self.path / PROGRESS, progress)
+
+    def read_progress(self) -> dict[str, Any]:
+        """``progress.json`` (``{}`` if absent or unreadable: it is advisory)."""
+        try:
+            return self.read_json(PROGRESS)
+        except CheckpointError:
+            return {}
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         """Write ``summary.json`` atomically."""

@@ -42,6 +42,7 @@ from sim2real.training.callbacks import (
     HeadlessProgressCallback,
     MultiDomainEvalCallback,
     PeriodicCheckpointCallback,
+    ProgressFileCallback,
     RichProgressCallback,
     TensorBoardExtrasCallback,
     progress_callback,
@@ -200,6 +201,7 @@ def _wired(
         TensorBoardExtrasCallback(config.flat(), METRIC_KEYS),
         *randomization_callbacks(config.domain, adr_cb),
         *extra,
+        ProgressFileCallback(run, config.total_timesteps, lambda: evals.latest),
     ]
     progress = None
     if not quiet:
