@@ -57,6 +57,33 @@ def _check_matchable(env: str, data: RolloutDataset) -> None:
         sim.close()
 
 
+def _recorded_elsewhere(env: str, data: RolloutDataset) -> bool:
+    """Whether a recording in ``data`` names another env than ``env`` in its ``meta``
+    (an unnamed recording counts as ``env``'s own)."""
+    from sim2real.envs.registry import resolve_env
+    from sim2real.errors import UnknownEnvError
+
+    for recording in data.meta.get("recordings", [data.meta]):
+        name = recording.get("env")
+        if not name:
+            continue
+        try:
+            if resolve_env(str(name)).name != env:
+                return True
+        except UnknownEnvError:  # a real robot or an env not installed here
+            return True
+    return False
+
+
+def _own_simulator_states(env: str, data: RolloutDataset) -> RolloutDataset:
+    """Simulator states serve only the simulator that recorded them: a recording from another
+    env (the MuJoCo twin ``cartpole@mujoco`` fitting PyBullet's ``cartpole``, a real robot's
+    logger) is used as observations only, as a real robot's would be."""
+    if data.states is None or not _recorded_elsewhere(env, data):
+        return data
+    return replace(data, states=None)
+
+
 def prepare_data(
     env: str,
     datasets: Sequence[RolloutDataset],
@@ -89,6 +116,7 @@ def prepare_data(
     merged = datasets[0]
     for data in datasets[1:]:
         merged = merged.concat(data)
+    merged = _own_simulator_states(short, merged)
     fit_data, eval_data, held_out = split_episodes(merged, holdout)
     check_data(fit_data)
     method = resolve_method(settings.method, fit_data)

@@ -127,6 +127,25 @@ def test_record_then_identify_mujoco(source: Path, tmp_path: Path) -> None:
     assert data["fit"]["env"] == "cartpole@mujoco"
 
 
+def test_identify_pybullet_from_a_mujoco_recording(source: Path, tmp_path: Path) -> None:
+    """The sim2sim case of identification: MuJoCo plays the real robot, PyBullet's cartpole is
+    fitted. MuJoCo's simulator states cannot enter PyBullet (before: a traceback on the state
+    size), so the recording serves as observations only and ``auto`` picks trajectory
+    matching."""
+    rec = tmp_path / "rec.npz"
+    _ok("evaluate", str(source), "--target", "cartpole@mujoco", "-n", "2",
+        "--record", str(rec), "--json")  # fmt: skip
+    data = json.loads(_ok("identify", "cartpole", "--data", str(rec), "--budget", "10",
+                          "--out", str(tmp_path / "fit.yaml"), "--json"))  # fmt: skip
+    assert data["fit"]["env"] == "cartpole" and data["fit"]["method"] == "trajectory"
+    # a recording made on the fitted env itself keeps its states: the likelihood method
+    own = tmp_path / "own.npz"
+    _ok("evaluate", str(source), "--target", "cartpole", "-n", "2", "--record", str(own), "--json")
+    data = json.loads(_ok("identify", "cartpole", "--data", str(own), "--budget", "10",
+                          "--out", str(tmp_path / "own.yaml"), "--json"))  # fmt: skip
+    assert data["fit"]["method"] == "likelihood"
+
+
 def test_pretrain_on_mujoco(tmp_path: Path) -> None:
     out = tmp_path / "mj"
     _ok("pretrain", "smoke", "--set", "env=cartpole@mujoco", "--out", str(out), *TINY_RUN)
