@@ -315,7 +315,45 @@ def randomization_callbacks(domain: str, adr: ADRCallback | None) -> list[BaseCa
     return out if adr is None else [*out, adr]
 
 
-class HeadlessProgressCallback(BaseCallback):
+class _PeriodicProgress(BaseCallback):
+    """Base of the timed progress reporters: ``report()`` at the start (optionally), every
+    ``every`` seconds and at the end, with the rate since training (re)started."""
+
+    report_at_start = False
+
+    def __init__(self, total: int, latest: Callable[[], Mapping[str, float]], every: float):
+        super().__init__()
+        self.total, self.latest, self.every = total, latest, every
+        self._t0 = self._last = 0.0
+        self._start_steps = 0
+
+    def _on_training_start(self) -> None:
+        self._t0 = self._last = time.perf_counter()
+        self._start_steps = self.num_timesteps
+        if self.report_at_start:
+            self.report()
+
+    def _on_step(self) -> bool:
+        if time.perf_counter() - self._last >= self.every:
+            self.report()
+        return True
+
+    def _on_training_end(self) -> None:
+        self.report()
+
+    def rate(self, now: float) -> float:
+        """Steps per second since training (re)started."""
+        return (self.num_timesteps - self._start_steps) / max(now - self._t0, 1e-9)
+
+    def report(self) -> None:
+        """Report the progress now."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Nothing to stop (the bar's interface)."""
+
+
+class HeadlessProgressCallback(_PeriodicProgress):
     """One progress line every ``every`` seconds for logs (CI, Slurm, nohup) instead of a bar:
     ``label: 12,288/100,000 steps (12%), 1,024 steps/s, eta 1m26s, eval: source 812.0``."""
 
@@ -327,29 +365,19 @@ class HeadlessProgressCallback(BaseCallback):
         every: float = 30.0,
         stream: Any = None,
     ) -> None:
-        super().__init__()
-        self.total, self.description, self.latest, self.every = total, description, latest, every
+        super().__init__(total, latest, every)
+        self.description = description
         self.stream = stream if stream is not None else sys.stderr
-        self._t0 = self._last = 0.0
-        self._start_steps = 0
         self.lines = 0
 
-    def _on_training_start(self) -> None:
-        self._t0 = self._last = time.perf_counter()
-        self._start_steps = self.num_timesteps
-
-    def _on_step(self) -> bool:
-        now = time.perf_counter()
-        if now - self._last >= self.every:
-            self._last = now
-            self.print_line(now)
-        return True
+    def report(self) -> None:
+        """Print the progress line."""
+        self.print_line()
 
     def print_line(self, now: float | None = None) -> str:
         """Write (and return) the progress line now."""
-        now = time.perf_counter() if now is None else now
-        done = self.num_timesteps
-        rate = (done - self._start_steps) / max(now - self._t0, 1e-9)
+        self._last = now = time.perf_counter() if now is None else now
+        done, rate = self.num_timesteps, self.rate(now)
         eta = (self.total - done) / rate if rate > 0 else float("inf")
         evals = ", ".join(f"{k.removeprefix('target/')} {v:.1f}" for k, v in self.latest().items())
         line = (
@@ -361,17 +389,13 @@ class HeadlessProgressCallback(BaseCallback):
         self.lines += 1
         return line
 
-    def _on_training_end(self) -> None:
-        self.print_line()
 
-    def close(self) -> None:
-        """Nothing to stop (the bar's interface)."""
+class ProgressFileCallback(_PeriodicProgress):
+    """``progress.json`` in the run directory at the start, every ``every`` seconds and at the
+    end: steps, total, steps/s and the latest evaluation, for a watcher in another process (the
+    benchmark's in-run progress and ETA). Advisory only: no result is read from it."""
 
-
-class ProgressFileCallback(BaseCallback):
-    """``progress.json`` in the run directory every ``every`` seconds and at the end: steps,
-    total, steps/s and the latest evaluation, for a watcher in another process (the benchmark's
-    in-run progress and ETA). Advisory only: no result is read from it."""
+    report_at_start = True
 
     def __init__(
         self,
@@ -380,35 +404,18 @@ class ProgressFileCallback(BaseCallback):
         latest: Callable[[], Mapping[str, float]],
         every: float = 5.0,
     ) -> None:
-        super().__init__()
-        self.run, self.total, self.latest, self.every = run, total, latest, every
-        self._t0 = self._last = 0.0
-        self._start_steps = 0
+        super().__init__(total, latest, every)
+        self.run = run
 
-    def _on_training_start(self) -> None:
-        self._t0 = self._last = time.perf_counter()
-        self._start_steps = self.num_timesteps
-        self.write()
-
-    def _on_step(self) -> bool:
-        if time.perf_counter() - self._last >= self.every:
-            self.write()
-        return True
-
-    def _on_training_end(self) -> None:
-        self.write()
-
-    def write(self) -> None:
-        """Write ``progress.json`` now."""
+    def report(self) -> None:
+        """Write ``progress.json``."""
         self._last = now = time.perf_counter()
-        elapsed = now - self._t0
-        rate = (self.num_timesteps - self._start_steps) / elapsed if elapsed > 0 else 0.0
         self.run.write_progress(
             {
                 "steps": int(self.num_timesteps),
                 "total": int(self.total),
-                "steps_per_s": round(rate, 1),
-                "elapsed_s": round(elapsed, 1),
+                "steps_per_s": round(self.rate(now), 1),
+                "elapsed_s": round(now - self._t0, 1),
                 "eval": {k: float(v) for k, v in self.latest().items()},
             }
         )
