@@ -86,13 +86,17 @@ def _usage_line(exc: _click.exceptions.ClickException, argv: list[str]) -> str:
 
 def _run(argv: list[str] | None) -> int:
     """Run the app without Click's own error printing; returns the exit status."""
+    from sim2real.cli._output import json_only_stdout
+
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = app(args=argv, prog_name="sim2real", standalone_mode=False)
+        with json_only_stdout("--json" in args):
+            code = app(args=argv, prog_name="sim2real", standalone_mode=False)
     except _click.exceptions.NoArgsIsHelpError as exc:
         typer.echo(exc.format_message())
         return 2
     except _click.exceptions.ClickException as exc:
-        typer.echo(_usage_line(exc, sys.argv[1:] if argv is None else argv), err=True)
+        typer.echo(_usage_line(exc, args), err=True)
         return 2
     except Abort:
         raise KeyboardInterrupt from None

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.cli_runner import invoke
+from tests.cli_runner import invoke, run_cli
 
 pytest.importorskip("pybullet_envs_gymnasium")
 
@@ -102,6 +102,15 @@ def test_hopper_evaluate_export_controller(hopper_run: Path, tmp_path: Path) -> 
     # the exported artifact evaluates on the third-party env too
     ev2 = json.loads(_ok("evaluate", str(pol), "--target", target, "-n", "1", "--json"))
     assert ev2
+
+
+def test_json_stdout_is_only_json_with_a_third_party_pybullet_env(hopper_run: Path) -> None:
+    """pybullet-envs-gymnasium connects on reset and PyBullet's C code prints ``argv[0]=`` on
+    file descriptor 1; under ``--json`` that goes to stderr (before: it preceded the JSON)."""
+    proc = run_cli("evaluate", str(hopper_run), "-n", "1", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["evaluation"]
+    assert "argv[0]=" in proc.stderr and "argv[0]=" not in proc.stdout
 
 
 def test_hopper_benchmark(hopper_run: Path, tmp_path: Path) -> None:
