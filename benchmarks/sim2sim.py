@@ -40,6 +40,7 @@ import numpy as np
 
 from sim2real.envs import ENVS
 from sim2real.evaluation import evaluate, load_agent
+from sim2real.metrics.stats import bootstrap
 from sim2real.randomization.domain import domain_names
 from sim2real.training.run_dir import RunDir
 
@@ -189,6 +190,53 @@ def _source_order(key: str) -> tuple[int, str]:
     return (SOURCES.index(source) if source in SOURCES else len(SOURCES)), key
 
 
+def _mean_ci(values: list[float], digits: int = 0) -> str:
+    """Mean over seeds with its bootstrap 95% CI (none for one seed)."""
+    est = bootstrap(lambda x: x.mean(axis=-1), [values])
+    ci = f" [{est.lo:.{digits}f}, {est.hi:.{digits}f}]" if np.isfinite(est.lo) else ""
+    return f"{est.value:.{digits}f}{ci}"
+
+
+def _wall_time(path: str) -> float | None:
+    """The source's pretraining wall time (``summary.json``), if recorded."""
+    wall = RunDir(path).read_summary().get("wall_time_s")
+    return float(wall) if wall is not None else None
+
+
+def seed_summary(data: dict[str, Any]) -> list[str]:
+    """Per source across its training seeds: PyBullet nominal and MuJoCo return, the share of
+    the PyBullet return kept on MuJoCo (per seed, then the mean, issue 15's >= 50 % goal), and
+    the pretraining wall time relative to the randomized source's."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for key in sorted(data["sources"], key=_source_order):
+        groups.setdefault(key.partition("_seed")[0], []).append(data["sources"][key])
+    base = [w for s in groups.get("source", []) if (w := _wall_time(s["path"])) is not None]
+    lines = [
+        "Across training seeds (mean over seeds [bootstrap 95% CI over seeds]; kept = MuJoCo",
+        "return / PyBullet nominal return, per seed; cost = pretraining wall time / the",
+        "randomized source's, same machine; other jobs shared the 2 cores, so read it as rough):",
+        "",
+        "| source | seeds | PyBullet nominal | MuJoCo | kept on MuJoCo | cost |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, runs in groups.items():
+        by_env = [{r["env"]: r["mean"] for r in s["results"] if r["target"] == "nominal"}
+                  for s in runs]  # fmt: skip
+        twin = next((e for e in by_env[0] if "@mujoco" in e), None)
+        if twin is None:
+            continue
+        robot = next(e for e in by_env[0] if "@mujoco" not in e)
+        bullet, mujoco = [b[robot] for b in by_env], [b[twin] for b in by_env]
+        kept = [m / b if b > 0 else float("nan") for m, b in zip(mujoco, bullet)]
+        walls = [w for s in runs if (w := _wall_time(s["path"])) is not None]
+        cost = f"{np.mean(walls) / np.mean(base):.2f}x" if walls and base else "n/a"
+        lines.append(
+            f"| {LABEL.get(name, label(name))} | {len(runs)} | {_mean_ci(bullet)} | "
+            f"{_mean_ci(mujoco)} | {_mean_ci(kept, 2)} | {cost} |"
+        )
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The sim2sim table, one section per robot (rows: target; columns: the two sources)."""
     lines = [
@@ -218,6 +266,8 @@ def markdown(results: dict[str, Any]) -> str:
             cells = [_cell(data["sources"][d]["results"][i]) for d in domains]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+        if any("_seed" in key for key in data["sources"]):
+            lines += seed_summary(data)
     return "\n".join(lines)
 
 
