@@ -270,7 +270,7 @@ def run_benchmark(
             ETA, the running jobs); the library itself prints nothing.
         quiet: no progress bar for source pretraining.
     """
-    from sim2real.training.run_dir import git_state, package_versions, utc_now
+    from sim2real.training.provenance import git_state, package_versions, utc_now
 
     notify = progress or (lambda event, data: None)
     out = Path(out) if out is not None else default_out_dir(config)

@@ -13,24 +13,20 @@ A checkpoint is written to a temporary folder and renamed into place; its ``mani
 holds the step count and a SHA-256 per file, so a truncated or corrupted checkpoint is detected
 before anything is loaded or overwritten. Every other file (``config.yaml``, the JSON files and
 the models) is written to a temporary file in the same folder, fsynced and renamed into place,
-so a kill at any moment leaves either the old file or the new one.
+so a kill at any moment leaves either the old file or the new one (:mod:`sim2real.training.atomic`);
+versions and git state come from :mod:`sim2real.training.provenance`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib import metadata
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,127 +34,22 @@ import yaml
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from sim2real.config import parse_yaml
+from sim2real.controller.artifact import sha256_file
 from sim2real.errors import CheckpointError, ConfigError
 from sim2real.evaluation.episodes import upgrade_evaluations
+from sim2real.training.atomic import (
+    TMP_PREFIX,
+    atomic_save,
+    atomic_write_json,
+    atomic_write_text,
+    fsync_dir,
+    fsync_file,
+)
+from sim2real.training.provenance import git_state, package_versions, utc_now
 
-__all__ = [
-    "Checkpoint",
-    "RunDir",
-    "atomic_path",
-    "atomic_save",
-    "atomic_write_json",
-    "atomic_write_text",
-    "git_state",
-    "package_versions",
-    "utc_now",
-]
+__all__ = ["Checkpoint", "RunDir", "verify_checkpoint"]
 
-_PACKAGES = ("sim2real", "stable-baselines3", "torch", "gymnasium", "pybullet", "numpy")
 _STEP_DIR = re.compile(r"^step_(\d+)$")
-_TMP_PREFIX = ".tmp_"
-
-
-def utc_now() -> str:
-    """ISO-8601 UTC timestamp (seconds)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path`` to write; on success it replaces ``path``.
-
-    The temporary name keeps ``path``'s suffix (SB3 appends ``.zip`` otherwise); it is fsynced
-    before ``os.replace``, so ``path`` is always either the old file or the complete new one.
-    """
-    tmp = path.with_name(f"{_TMP_PREFIX}{os.getpid()}_{path.name}")
-    try:
-        yield tmp
-        _fsync(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (readers never see half a file)."""
-    atomic_write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
-
-
-def atomic_save(path: Path, save: Callable[[str], Any]) -> None:
-    """``save(tmp)`` (e.g. ``model.save``) to a temporary file, then move it to ``path``."""
-    with atomic_path(path) as tmp:
-        save(str(tmp))
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    return str(obj)
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages a result depends on, plus Python and the platform."""
-    out = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def git_state(start: Path | None = None) -> dict[str, Any] | None:
-    """Commit, branch and dirty flag of the sim2real checkout (``None`` outside a git repo)."""
-    where = start or Path(__file__).resolve().parents[2]
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(where), *args], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-
-    try:
-        return {
-            "commit": git("rev-parse", "HEAD"),
-            "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-        }
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # file and folder names of a run directory (only this module spells them)
@@ -384,9 +275,9 @@ class RunDir:
 
     def remove_stale_tmp(self) -> list[Path]:
         """Delete what a killed write left behind (``.tmp_*`` files and checkpoint folders)."""
-        found = [p for p in self.path.glob(f"{_TMP_PREFIX}*") if p.is_file()]
+        found = [p for p in self.path.glob(f"{TMP_PREFIX}*") if p.is_file()]
         if self.checkpoints.is_dir():
-            found += list(self.checkpoints.glob(f"{_TMP_PREFIX}step_*"))
+            found += list(self.checkpoints.glob(f"{TMP_PREFIX}step_*"))
         for p in found:
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
@@ -408,7 +299,7 @@ class RunDir:
         dest = self.source_snapshot
         if dest.exists():
             return
-        tmp = dest.with_name(f"{_TMP_PREFIX}{SOURCE_SNAPSHOT}")
+        tmp = dest.with_name(f"{TMP_PREFIX}{SOURCE_SNAPSHOT}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         files = {MODEL: source, VECNORMALIZE: source.parent / VECNORMALIZE}
@@ -517,16 +408,16 @@ class RunDir:
 
     def commit_checkpoint(self, tmp: Path, steps: int, extra: dict[str, Any], keep: int) -> Path:
         """Write the manifest, rename ``tmp`` to ``step_<steps>`` and prune old checkpoints."""
-        files = {p.name: _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
         for name in files:
-            _fsync(tmp / name)
+            fsync_file(tmp / name)
         manifest = {"steps": steps, "time": utc_now(), "files": files, **extra}
         atomic_write_json(tmp / MANIFEST, manifest)
         final = self.checkpoints / f"step_{steps:09d}"
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
-        _fsync_dir(self.checkpoints)
+        fsync_dir(self.checkpoints)
         for old in self.list_checkpoints()[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
         return final
@@ -574,7 +465,7 @@ def verify_checkpoint(folder: Path) -> Checkpoint:
             raise CheckpointError(
                 f"{path}: checkpoint file is missing (delete {folder} to resume from the previous one)"
             )
-        if _sha256(path) != digest:
+        if sha256_file(path) != digest:
             raise CheckpointError(
                 f"{path}: checkpoint file is corrupt or truncated (checksum mismatch); delete "
                 f"{folder} to resume from the previous one"

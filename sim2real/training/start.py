@@ -19,8 +19,9 @@ from stable_baselines3.common.vec_env import VecEnv
 from sim2real.config import ExperimentConfig
 from sim2real.errors import CheckpointError, ConfigError
 from sim2real.training.algorithms import build_model, resolve_device, setup_torch
+from sim2real.training.provenance import utc_now
 from sim2real.training.resume import eval_history, load_checkpoint_model, saved_config
-from sim2real.training.run_dir import Checkpoint, RunDir, utc_now
+from sim2real.training.run_dir import Checkpoint, RunDir
 
 __all__ = [
     "RESUMABLE_CHANGES",

@@ -48,8 +48,9 @@ from sim2real.training.callbacks import (
     progress_callback,
     randomization_callbacks,
 )
+from sim2real.training.provenance import utc_now
 from sim2real.training.resume import restore_adr_callback
-from sim2real.training.run_dir import RunDir, utc_now
+from sim2real.training.run_dir import RunDir
 from sim2real.training.signals import StopSignals
 from sim2real.training.start import RESUMABLE_CHANGES, ModelFactory, Prepared, prepare
 from sim2real.training.vec_env import make_training_env

@@ -17,7 +17,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from sim2real.errors import CheckpointError, Sim2RealError
 from sim2real.evaluation.episodes import TRAIN_DOMAIN
-from sim2real.training.run_dir import RunDir, atomic_write_json
+from sim2real.training.atomic import atomic_write_json
+from sim2real.training.run_dir import RunDir
 from sim2real.transfer.algorithms import TransferMixin
 from sim2real.transfer.surgery import TransferLog
 
