@@ -47,7 +47,7 @@ class ProgressSnapshot:
     running: list[RunProgress] = field(default_factory=list)
 
     def line(self) -> str:
-        """``3/11 runs, 45,056/110,000 target steps (41%), 812 steps/s, eta 1m20s``."""
+        """For example ``3/10 runs, 104,388/300,000 target steps (35%), 2,339 steps/s, eta 1m24s``."""
         pct = 100 * self.steps / self.steps_total if self.steps_total else 100.0
         return (
             f"{self.runs_done}/{self.runs_total} runs, {self.steps:,}/{self.steps_total:,} "

@@ -280,7 +280,7 @@ def run_benchmark(
     check_arms(config, source_run)
     _claim_out_dir(config, out, source_run, source_steps)
 
-    results, zero_shot = _run_jobs(config, out, source_run, notify)
+    results, zero_shot = _run_jobs(config, out, source_run, notify, watch=progress is not None)
     curves: dict[str, dict[int, tuple[list[float], list[float]]]] = {
         a: {} for a in config.arm_names
     }
@@ -317,9 +317,10 @@ def run_benchmark(
 
 
 def _run_jobs(
-    config: BenchmarkConfig, out: Path, source_run: Path, notify: Progress
+    config: BenchmarkConfig, out: Path, source_run: Path, notify: Progress, *, watch: bool
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Run every arm x seed (finished ones are reused) and, once, the zero-shot evaluation."""
+    """Run every arm x seed (finished ones are reused) and, once, the zero-shot evaluation;
+    with ``watch``, ``tick`` events carry the in-run progress (not computed otherwise)."""
     jobs: list[RunJob | ZeroShotJob] = list(plan_jobs(config, out, source_run))
     zero_shot_file = out / "zero_shot.json"
     if not zero_shot_file.is_file():
@@ -345,7 +346,7 @@ def _run_jobs(
         workers=config.workers,
         ray_address=config.ray_address,
         on_result=on_result,
-        on_tick=lambda: notify("tick", {"progress": tracker.snapshot()}),
+        on_tick=(lambda: notify("tick", {"progress": tracker.snapshot()})) if watch else None,
     )
     if isinstance(jobs[0], ZeroShotJob):
         zero_shot_file.write_text(json.dumps(results.pop(0), indent=2) + "\n")

@@ -26,8 +26,13 @@ def _run_text(data: dict[str, Any]) -> str:
     return f"{data['arm']}/seed_{data['seed']} final {data['values'][-1]:.4g} ({how})"
 
 
-def _source_text(data: dict[str, Any]) -> str:
-    return f"source: {data['path']} ({data['steps']} pretraining steps)"
+def _message(event: str, data: dict[str, Any]) -> str | None:
+    """The line printed for a ``source`` or ``zero_shot`` event (``None`` for other events)."""
+    if event == "source":
+        return f"source: {data['path']} ({data['steps']} pretraining steps)"
+    if event == "zero_shot":
+        return f"zero-shot on the target: {data['mean']:.4g}"
+    return None
 
 
 class _LiveBar:
@@ -46,7 +51,7 @@ class _LiveBar:
         )
         self.task = self.bar.add_task("", total=None, runs="", rate="", eta="--")
 
-    def _show(self, snap: ProgressSnapshot, description: str | None = None) -> None:
+    def _show(self, snap: ProgressSnapshot) -> None:
         self.bar.update(
             self.task,
             completed=snap.steps,
@@ -54,14 +59,13 @@ class _LiveBar:
             runs=f"{snap.runs_done}/{snap.runs_total} runs",
             rate=f"{snap.steps_per_s:,.0f} steps/s",
             eta=format_duration(snap.eta_s),
-            description=description if description is not None else snap.running_text(),
+            description=snap.running_text(),
         )
 
     def __call__(self, event: str, data: dict[str, Any]) -> None:
-        if event == "source":
-            self.bar.console.print(_source_text(data))
-        elif event == "zero_shot":
-            self.bar.console.print(f"zero-shot on the target: {data['mean']:.4g}")
+        message = _message(event, data)
+        if message is not None:
+            self.bar.console.print(message)
         elif event == "run":
             self.bar.console.print(_run_text(data))
             self._show(data["progress"])
@@ -80,10 +84,9 @@ class _Lines:
         err_console.print(text, markup=False)
 
     def __call__(self, event: str, data: dict[str, Any]) -> None:
-        if event == "source":
-            self._print(_source_text(data))
-        elif event == "zero_shot":
-            self._print(f"zero-shot on the target: {data['mean']:.4g}")
+        message = _message(event, data)
+        if message is not None:
+            self._print(message)
         elif event == "run":
             self._print(f"{_run_text(data)}; benchmark: {data['progress'].line()}")
         elif event == "tick" and time.perf_counter() - self._last >= self.every:
