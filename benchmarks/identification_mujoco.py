@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shlex
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from sim2real.identification import FitSettings, identify, parse_params, prepare
 from sim2real.identification.record import record_episodes
 from sim2real.metrics.stats import bootstrap
 from sim2real.randomization.domain import env_specs
+from sim2real.training.provenance import git_state, package_versions
 from sim2real.training.run_dir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,9 +261,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = [run_robot(name, args) for name in args.robots]
     command = "python benchmarks/identification_mujoco.py " + shlex.join(sys.argv[1:])
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                            cwd=ROOT).stdout.strip()  # fmt: skip
-    meta = {"command": command.strip(), "git_commit": commit, "python": platform.python_version()}
+    meta = {"command": command.strip(), "git": git_state(), "versions": package_versions()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
     (args.out / "results.md").write_text(markdown(rows, command.strip()))
