@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
 
 from sim2real.envs import make_env
+from sim2real.training.provenance import package_versions
 
 ROBOTS = (
     "cartpole",
@@ -73,7 +75,11 @@ def main(argv: list[str] | None = None) -> None:
             }
         )
     if args.json:
-        print(json.dumps(rows, indent=2))
+        command = "python benchmarks/mujoco_speed.py " + " ".join(
+            sys.argv[1:] if argv is None else argv
+        )
+        record = {"command": command.strip(), "steps": args.steps, "repeats": args.repeats}
+        print(json.dumps({**record, "versions": package_versions(), "rows": rows}, indent=2))
         return
     print(f"{'robot':18s} {'pybullet/s':>11s} {'mujoco/s':>9s} {'ratio':>6s}  resets (pb, mj)")
     for r in rows:

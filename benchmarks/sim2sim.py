@@ -12,8 +12,7 @@ domain file, and on its MuJoCo twin (``<robot>@mujoco:nominal``, Gymnasium's mod
 
 Sources are taken from ``--runs/<robot>_<nominal|source>`` when finished there (cartpole's
 randomized source is the shipped ``policies/cartpole_ppo_source``); with ``--train`` a missing
-one is trained with the command in :data:`PRETRAIN` (printed, and stored in the JSON). Robots
-not run are listed in the output with the reason.
+one is trained with the command in :data:`PRETRAIN` (printed, and stored in the JSON).
 
     python benchmarks/sim2sim.py --train [--robots cartpole hopper] [--episodes 10]
         [--sources nominal source source_actuators history privileged rma] [--source-seeds 0 1]
@@ -67,18 +66,29 @@ PRETRAIN: dict[str, tuple[str, list[str]]] = {
         "hopper_ppo",
         ["total_timesteps=150000", "eval.freq=50000", "eval.episodes=3", "checkpoint_freq=0"],
     ),
+    "reacher": (
+        "reacher_sac",
+        ["total_timesteps=50000", "eval.freq=10000", "eval.episodes=5", "checkpoint_freq=0"],
+    ),
+    "halfcheetah": (
+        "halfcheetah_sac",
+        ["total_timesteps=60000", "eval.freq=20000", "eval.episodes=3", "checkpoint_freq=0"],
+    ),
+    "ant": (
+        "ant_ppo",
+        ["total_timesteps=300000", "eval.freq=100000", "eval.episodes=3", "checkpoint_freq=0"],
+    ),
+    "quadruped": (
+        "quadruped_ppo",
+        ["total_timesteps=300000", "eval.freq=100000", "eval.episodes=3", "checkpoint_freq=0"],
+    ),
+    "manipulator": (
+        "manipulator_sac",
+        ["total_timesteps=50000", "eval.freq=10000", "eval.episodes=5", "checkpoint_freq=0"],
+    ),
 }
 #: shipped sources used instead of training: (robot, domain) -> policy folder
 SHIPPED = {("cartpole", "source"): ROOT / "policies" / "cartpole_ppo_source"}
-#: robots with a MuJoCo twin that this script does not train, and why
-NOT_RUN = {
-    "reacher": "not run: its SAC source (configs/reacher_sac.yaml) needs ~100k+ steps of SAC, "
-    "over an hour on the shared 2-core machine",
-    "halfcheetah": "not run: a useful PPO source needs ~1M steps (hours on 2 shared cores)",
-    "ant": "not run: a useful PPO source needs ~1M+ steps (hours on 2 shared cores)",
-    "quadruped": "not run: its MuJoCo twin (URDF loader) is not on main yet",
-    "manipulator": "not run: its MuJoCo twin (URDF loader) is not on main yet",
-}
 DOMAINS = ("nominal", "source")
 #: sources beyond the two domains: the randomized source plus one issue-15 option each
 VARIANTS: dict[str, list[str]] = {
@@ -163,6 +173,7 @@ def evaluate_source(path: Path, robot: str, episodes: int, seed: int) -> list[di
                 "returns": res.returns,
                 "lengths": res.lengths,
                 "final_info": res.final_info,
+                "success_rate": res.success_rate,
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         )
@@ -173,9 +184,12 @@ def evaluate_source(path: Path, robot: str, episodes: int, seed: int) -> list[di
 def _cell(row: dict[str, Any]) -> str:
     lo, hi = row["ci95"]
     ci = f" [{lo:.0f}, {hi:.0f}]" if lo is not None else ""
-    dist = row.get("final_info", {}).get("x_position")
-    walked = f", {dist:.2f} m" if dist is not None else ""
-    return f"{row['mean']:.0f}{ci}, {row['mean_length']:.0f} steps{walked}"
+    final = row.get("final_info", {})
+    walked = f", {final['x_position']:.2f} m" if "x_position" in final else ""
+    to_goal = f", {final['distance'] * 100:.1f} cm to goal" if "distance" in final else ""
+    rate = row.get("success_rate")
+    success = f", {rate:.0%} success" if rate is not None else ""
+    return f"{row['mean']:.0f}{ci}, {row['mean_length']:.0f} steps{walked}{to_goal}{success}"
 
 
 def _source_line(key: str, source: dict[str, Any], command: str) -> str:
@@ -246,7 +260,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['seed'] + results['episodes'] - 1}), made by `benchmarks/sim2sim.py`.",
         "",
     ]
-    order = [*PRETRAIN, *NOT_RUN]
+    order = list(PRETRAIN)
     robots = sorted(results["robots"], key=lambda r: order.index(r) if r in order else len(order))
     for robot in robots:
         data = results["robots"][robot]
@@ -274,7 +288,7 @@ def markdown(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Train (if asked) and evaluate the sources; write JSON and markdown."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--robots", nargs="+", default=[*PRETRAIN, *NOT_RUN])
+    parser.add_argument("--robots", nargs="+", default=list(PRETRAIN), choices=list(PRETRAIN))
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", type=Path, default=Path("runs/sim2sim"))
@@ -318,9 +332,6 @@ def main(argv: list[str] | None = None) -> None:
     kept = json.loads(old.read_text())["robots"] if args.merge and old.is_file() else {}
     results["robots"] = {k: v for k, v in kept.items() if k not in args.robots}
     for robot in args.robots:
-        if robot not in PRETRAIN:
-            results["robots"][robot] = {"skipped": NOT_RUN.get(robot, "not run: unknown robot")}
-            continue
         # --merge keeps the robot's other sources (evaluated by the command recorded with them)
         sources: dict[str, Any] = dict(kept.get(robot, {}).get("sources", {}))
         for source, seed in itertools.product(args.sources, args.source_seeds):

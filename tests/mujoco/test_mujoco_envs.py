@@ -339,10 +339,14 @@ def test_a_blown_up_simulation_is_a_physics_error_not_a_silent_reset(name: str) 
     from sim2real.errors import PhysicsError
 
     env = make_env(name).unwrapped
-    env.reset(seed=0)
-    env.data.qvel[:] = 1e300  # no solver survives this
-    with pytest.raises(PhysicsError, match="unstable"):
-        env.step(np.zeros(env.action_space.shape, dtype=np.float32))
-    env.reset(seed=0)
-    env.step(np.zeros(env.action_space.shape, dtype=np.float32))  # the warning was cleared
+    zero = np.zeros(env.action_space.shape, dtype=np.float32)
+    for steps_before in (0, 3):  # on the first step of an episode and in the middle of one
+        env.reset(seed=0)
+        for _ in range(steps_before):
+            env.step(zero)
+        env.data.qvel[:] = 1e300  # no solver survives this
+        with pytest.raises(PhysicsError, match="unstable"):
+            env.step(zero)
+        env.reset(seed=0)
+        env.step(zero)  # the warning was cleared
     env.close()

@@ -89,6 +89,7 @@ class MujocoRobotEnv(RobotEnv):
         self._actuator_dofs: list[int] = []
         self._nominal_gear = np.zeros(0)
         self._ctrl_index: Any = slice(None)
+        self._time_before_step = 0.0  # data.time when the current step began (_check_stable)
         self._renderer: Any = None
 
     def _build_model(self) -> Any:
@@ -96,6 +97,7 @@ class MujocoRobotEnv(RobotEnv):
         return mujoco.MjModel.from_xml_path(gymnasium_asset(self.model_file))
 
     def _simulate(self) -> None:
+        self._time_before_step = float(self.data.time)
         if self.substep_control:
             model, data = self.model, self.data
             for _ in range(self._frame_skip):
@@ -108,7 +110,14 @@ class MujocoRobotEnv(RobotEnv):
 
     def _check_stable(self) -> None:
         """Raise :class:`PhysicsError` if MuJoCo met an unstable state in the last step (it
-        then silently resets the state to ``qpos0``, which would pass for a real transition)."""
+        then silently resets the state to ``qpos0``, which would pass for a real transition).
+
+        The reset also sets ``data.time`` to 0, so after a reset in any substep the clock reads at
+        most ``frame_skip * dt``. A step that began at ``t >= dt / 2`` and advanced the clock by
+        all its substeps had no reset; only the others read the warnings (slow from Python)."""
+        dt, start = float(self.model.opt.timestep), self._time_before_step
+        if start >= 0.5 * dt and self.data.time > start + (self._frame_skip - 0.5) * dt:
+            return
         warnings = self.data.warning
         bad = [i for i in _RESET_WARNINGS if warnings[i].number]
         if bad:

@@ -81,6 +81,7 @@ class UrdfMujocoEnv(PDControlled, MujocoRobotEnv):
 
     def _simulate(self) -> None:
         # the motor law needs each substep's mass matrix: mj_step1 / law / mj_step2 (pd.py)
+        self._time_before_step = float(self.data.time)
         self._pd.step(self._frame_skip)
         self.robot.clear_pushes()
         self._check_stable()
