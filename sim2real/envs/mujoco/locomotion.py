@@ -33,6 +33,7 @@ from typing import ClassVar
 import mujoco
 import numpy as np
 
+from sim2real.envs._quiet import quiet_c_output
 from sim2real.envs.mujoco.base import MujocoRobotEnv, euler_from_quat
 from sim2real.envs.mujoco.body_dynamics import MujocoBodyDynamics
 from sim2real.envs.walker_task import AntTask, HalfCheetahTask, HopperTask, WalkerTask
@@ -124,6 +125,13 @@ class HalfCheetahMujocoEnv(HalfCheetahTask, MujocoWalkerEnv):
     """Cheetah on Gymnasium's ``half_cheetah.xml`` (task: ``walker_task.HalfCheetahTask``)."""
 
     model_file: ClassVar[str] = "half_cheetah.xml"
+
+    def _build_model(self) -> mujoco.MjModel:
+        # the file's settotalmass="14" compiles as before, but MuJoCo >= 3.3 prints a C-level
+        # deprecation warning for it on every env made (into CLI and --json output)
+        with quiet_c_output():
+            return super()._build_model()
+
     physics_timestep: ClassVar[float] = 0.0165 / 2
     default_frame_skip: ClassVar[int] = 2
     model_differences: ClassVar[tuple[str, ...]] = (
