@@ -251,6 +251,40 @@ def seed_summary(data: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _budget(source: dict[str, Any]) -> str:
+    """``"<ALGO> <steps>"`` of a source, from its pretrain command (or the shipped run's config)."""
+    how = source["how"]
+    if how.startswith("shipped"):
+        config = RunDir(ROOT / how.split()[1]).read_config_data()  # "shipped: <folder> (...)"
+        algo, steps = config["algo"], config["total_timesteps"]
+    else:
+        args = shlex.split(how)
+        config = args[args.index("pretrain") + 1]
+        algo = config.split("_")[-1] if config.split("_")[-1] in ("ppo", "sac", "td3") else "?"
+        steps = next(int(a.split("=")[1]) for a in args if a.startswith("total_timesteps="))
+    return f"{algo.upper()} {steps // 1000}k"
+
+
+def overview(results: dict[str, Any]) -> list[str]:
+    """One row per robot and seed-0 source: budget, PyBullet nominal and MuJoCo nominal cells."""
+    lines = [
+        "| robot | source | budget | PyBullet nominal | MuJoCo nominal |",
+        "|---|---|---|---:|---:|",
+    ]
+    order = list(PRETRAIN)
+    for robot in sorted(results["robots"], key=lambda r: order.index(r) if r in order else 99):
+        sources = results["robots"][robot].get("sources", {})
+        for key in sorted((k for k in sources if "_seed" not in k), key=_source_order):
+            rows = {r["env"]: r for r in sources[key]["results"] if r["target"] == "nominal"}
+            twin = rows.get(f"{robot}@mujoco")
+            mujoco = _cell(twin) if twin else "no twin"
+            lines.append(
+                f"| {robot} | {label(key)} | {_budget(sources[key])} | {_cell(rows[robot])} | "
+                f"{mujoco} |"
+            )
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The sim2sim table, one section per robot (rows: target; columns: the two sources)."""
     lines = [
@@ -259,6 +293,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['episodes']} deterministic episodes per cell (seeds {results['seed']}.."
         f"{results['seed'] + results['episodes'] - 1}), made by `benchmarks/sim2sim.py`.",
         "",
+        *overview(results),
     ]
     order = list(PRETRAIN)
     robots = sorted(results["robots"], key=lambda r: order.index(r) if r in order else len(order))
