@@ -359,3 +359,36 @@ def test_making_a_mujoco_target_prints_nothing(capfd: pytest.CaptureFixture[str]
     assert capfd.readouterr() == ("", "")
     assert env.model.body_mass.sum() == pytest.approx(14.0)
     env.close()
+
+
+@pytest.mark.parametrize(
+    "name", ["cartpole_swingup@mujoco", "reacher@mujoco", "manipulator@mujoco"]
+)
+def test_skipping_collision_detection_changes_no_trajectory(name: str) -> None:
+    """Models whose geoms can never collide skip MuJoCo's collision detection (a third of the
+    pendulum's step); the same actions give bit-identical observations with it switched back on."""
+    import mujoco
+
+    from sim2real.envs.mujoco.base import can_touch
+
+    fast, full = make_env(name).unwrapped, make_env(name).unwrapped
+    assert not can_touch(fast.model)
+    assert fast.model.opt.disableflags & mujoco.mjtDisableBit.mjDSBL_CONTACT
+    full.model.opt.disableflags &= ~int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
+    fast.reset(seed=3)
+    full.reset(seed=3)
+    actions = np.random.default_rng(0).uniform(-1, 1, (300, *fast.action_space.shape))
+    for action in actions.astype(np.float32):
+        obs_fast, obs_full = fast.step(action)[0], full.step(action)[0]
+        np.testing.assert_array_equal(obs_fast, obs_full)
+    for env in (fast, full):
+        env.close()
+
+
+def test_models_with_contacts_keep_collision_detection() -> None:
+    import mujoco
+
+    for name in ("hopper@mujoco", "ant@mujoco", "quadruped@mujoco"):
+        env = make_env(name).unwrapped
+        assert not env.model.opt.disableflags & mujoco.mjtDisableBit.mjDSBL_CONTACT, name
+        env.close()

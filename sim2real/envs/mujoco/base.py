@@ -37,7 +37,7 @@ from sim2real.envs.mujoco.body_dynamics import MujocoBodyDynamics
 from sim2real.envs.robot_env import RobotEnv
 from sim2real.errors import PhysicsError
 
-__all__ = ["MujocoRobotEnv", "euler_from_quat", "gymnasium_asset"]
+__all__ = ["MujocoRobotEnv", "can_touch", "euler_from_quat", "gymnasium_asset"]
 
 #: MuJoCo's warnings after which it has reset the state to ``qpos0`` (mj_checkPos/Vel/Acc).
 _RESET_WARNINGS = tuple(
@@ -57,6 +57,14 @@ def euler_from_quat(w: float, x: float, y: float, z: float) -> tuple[float, floa
     pitch = math.asin(1.0 if s > 1.0 else -1.0 if s < -1.0 else s)
     yaw = math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
     return roll, pitch, yaw
+
+
+def can_touch(model: mujoco.MjModel) -> bool:
+    """Whether any two geoms of ``model`` could ever collide (``contype & conaffinity`` either
+    way, or an explicit contact pair). Without that, skipping MuJoCo's collision detection
+    changes no trajectory; it is a third of the pendulum's step."""
+    contype, conaffinity = model.geom_contype, model.geom_conaffinity
+    return bool(model.npair) or bool(np.any(contype[:, None] & conaffinity[None, :]))
 
 
 class MujocoRobotEnv(RobotEnv):
@@ -84,6 +92,8 @@ class MujocoRobotEnv(RobotEnv):
         self.model.opt.timestep = self.physics_timestep
         if self.integrator is not None:
             self.model.opt.integrator = getattr(mujoco.mjtIntegrator, f"mjINT_{self.integrator}")
+        if not can_touch(self.model):  # the pendulums, the reacher: skip collision detection
+            self.model.opt.disableflags |= int(mujoco.mjtDisableBit.mjDSBL_CONTACT)
         self.data = mujoco.MjData(self.model)
         self._actuators: list[int] = []
         self._actuator_dofs: list[int] = []
@@ -115,7 +125,7 @@ class MujocoRobotEnv(RobotEnv):
         The reset also sets ``data.time`` to 0, so after a reset in any substep the clock reads at
         most ``frame_skip * dt``. A step that began at ``t >= dt / 2`` and advanced the clock by
         all its substeps had no reset; only the others read the warnings (slow from Python)."""
-        dt, start = float(self.model.opt.timestep), self._time_before_step
+        dt, start = self.physics_timestep, self._time_before_step  # = model.opt.timestep
         if start >= 0.5 * dt and self.data.time > start + (self._frame_skip - 0.5) * dt:
             return
         warnings = self.data.warning
