@@ -262,7 +262,8 @@ def _budget(source: dict[str, Any]) -> str:
         config = args[args.index("pretrain") + 1]
         algo = config.split("_")[-1] if config.split("_")[-1] in ("ppo", "sac", "td3") else "?"
         steps = next(int(a.split("=")[1]) for a in args if a.startswith("total_timesteps="))
-    return f"{algo.upper()} {steps // 1000}k"
+    size = f"{steps / 1e6:g}M" if steps >= 1_000_000 else f"{steps // 1000}k"
+    return f"{algo.upper()} {size}"
 
 
 def overview(results: dict[str, Any]) -> list[str]:
