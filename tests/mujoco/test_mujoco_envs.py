@@ -365,8 +365,8 @@ def test_making_a_mujoco_target_prints_nothing(capfd: pytest.CaptureFixture[str]
     "name", ["cartpole_swingup@mujoco", "reacher@mujoco", "manipulator@mujoco"]
 )
 def test_skipping_collision_detection_changes_no_trajectory(name: str) -> None:
-    """Models whose geoms can never collide skip MuJoCo's collision detection (a third of the
-    pendulum's step); the same actions give bit-identical observations with it switched back on."""
+    """Models whose geoms can never collide skip MuJoCo's collision detection (a sixth of the
+    pendulum's mj_step); the same actions give bit-identical observations with it switched back on."""
     import mujoco
 
     from sim2real.envs.mujoco.base import can_touch

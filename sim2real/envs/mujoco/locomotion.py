@@ -125,13 +125,6 @@ class HalfCheetahMujocoEnv(HalfCheetahTask, MujocoWalkerEnv):
     """Cheetah on Gymnasium's ``half_cheetah.xml`` (task: ``walker_task.HalfCheetahTask``)."""
 
     model_file: ClassVar[str] = "half_cheetah.xml"
-
-    def _build_model(self) -> mujoco.MjModel:
-        # the file's settotalmass="14" compiles as before, but MuJoCo >= 3.3 prints a C-level
-        # deprecation warning for it on every env made (into CLI and --json output)
-        with quiet_c_output():
-            return super()._build_model()
-
     physics_timestep: ClassVar[float] = 0.0165 / 2
     default_frame_skip: ClassVar[int] = 2
     model_differences: ClassVar[tuple[str, ...]] = (
@@ -141,6 +134,12 @@ class HalfCheetahMujocoEnv(HalfCheetahTask, MujocoWalkerEnv):
         "MuJoCo soft contacts, no restitution; Euler integrator, 2 substeps of 8.25 ms "
         "(twin: 4 of 4.125 ms)",
     )
+
+    def _build_model(self) -> mujoco.MjModel:
+        # the file's settotalmass="14" compiles as before, but MuJoCo >= 3.3 prints a C-level
+        # deprecation warning for it on every env made (into CLI and --json output)
+        with quiet_c_output():
+            return super()._build_model()
 
 
 class AntMujocoEnv(AntTask, MujocoWalkerEnv):

@@ -60,8 +60,7 @@ class ReacherMujocoEnv(ReacherTask, MujocoRobotEnv):
         return d.xpos[self._target_body].tolist()
 
     def _arm(self) -> tuple[float, float, float, float, Sequence[float]]:
-        # index the MjData arrays directly: fancy indexing and the binding's array wrappers
-        # were a sixth of the env step
+        # scalar reads: fancy indexing cost 1.2 us per env step
         d, (i0, i1), (j0, j1) = self.data, self._qadr, self._dadr
         qpos, qvel = d.qpos, d.qvel
         tip = d.xipos[self._fingertip]

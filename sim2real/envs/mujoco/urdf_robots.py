@@ -79,12 +79,12 @@ class UrdfMujocoEnv(PDControlled, MujocoRobotEnv):
         bodies, names = self._robot_bodies({})
         return MujocoBodyDynamics(m, self.data, bodies, names, ids, joints)
 
-    def _simulate(self) -> None:
+    def _advance(self) -> None:
         # the motor law needs each substep's mass matrix: mj_step1 / law / mj_step2 (pd.py)
-        self._time_before_step = float(self.data.time)
         self._pd.step(self._frame_skip)
-        self.robot.clear_pushes()
-        self._check_stable()
+
+    def _simulate(self) -> None:
+        super()._simulate()
         mujoco.mj_kinematics(self.model, self.data)  # link frames of the new state
 
     def _reset_joints(self, q0: np.ndarray) -> None:
