@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from sim2real.config import load_config
 from sim2real.envs import ENVS
 from sim2real.evaluation import evaluate, load_agent
 from sim2real.metrics.stats import bootstrap
@@ -44,6 +45,17 @@ from sim2real.randomization.domain import domain_names
 from sim2real.training.run_dir import RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _budget_sets(steps: int, eval_freq: int, episodes: int) -> list[str]:
+    """The ``--set`` overrides of a source's budget: steps, evaluation, no checkpoints."""
+    return [
+        f"total_timesteps={steps}",
+        f"eval.freq={eval_freq}",
+        f"eval.episodes={episodes}",
+        "checkpoint_freq=0",
+    ]
+
 
 #: robot -> (pretrain config, --set overrides): budgets that finish in ~5-40 min each on a
 #: loaded 2-core machine (cartpole: the exact command of policies/cartpole_ppo_source/README.md)
@@ -60,31 +72,31 @@ PRETRAIN: dict[str, tuple[str, list[str]]] = {
     ),
     "cartpole_swingup": (  # its config's own budget: at 150k both sources were at ~170-190
         "cartpole_swingup_ppo",
-        ["total_timesteps=300000", "eval.freq=50000", "eval.episodes=3", "checkpoint_freq=0"],
+        _budget_sets(300_000, 50_000, 3),
     ),
     "hopper": (
         "hopper_ppo",
-        ["total_timesteps=150000", "eval.freq=50000", "eval.episodes=3", "checkpoint_freq=0"],
+        _budget_sets(150_000, 50_000, 3),
     ),
     "reacher": (
         "reacher_sac",  # at 50k the randomized source had not learned to reach (19.6 cm)
-        ["total_timesteps=150000", "eval.freq=25000", "eval.episodes=5", "checkpoint_freq=0"],
+        _budget_sets(150_000, 25_000, 5),
     ),
     "halfcheetah": (
         "halfcheetah_sac",
-        ["total_timesteps=60000", "eval.freq=20000", "eval.episodes=3", "checkpoint_freq=0"],
+        _budget_sets(60_000, 20_000, 3),
     ),
     "ant": (
         "ant_ppo",  # at 300k the randomized source had not learned to walk (0.32 m)
-        ["total_timesteps=1000000", "eval.freq=250000", "eval.episodes=3", "checkpoint_freq=0"],
+        _budget_sets(1_000_000, 250_000, 3),
     ),
     "quadruped": (
         "quadruped_ppo",
-        ["total_timesteps=300000", "eval.freq=100000", "eval.episodes=3", "checkpoint_freq=0"],
+        _budget_sets(300_000, 100_000, 3),
     ),
     "manipulator": (
         "manipulator_sac",
-        ["total_timesteps=50000", "eval.freq=10000", "eval.episodes=5", "checkpoint_freq=0"],
+        _budget_sets(50_000, 10_000, 5),
     ),
 }
 #: shipped sources used instead of training: (robot, domain) -> policy folder
@@ -252,18 +264,23 @@ def seed_summary(data: dict[str, Any]) -> list[str]:
 
 
 def _budget(source: dict[str, Any]) -> str:
-    """``"<ALGO> <steps>"`` of a source, from its pretrain command (or the shipped run's config)."""
+    """``"<ALGO> <steps>"`` of a source: its pretrain command's config (or the shipped run's)."""
     how = source["how"]
-    if how.startswith("shipped"):
-        config = RunDir(ROOT / how.split()[1]).read_config_data()  # "shipped: <folder> (...)"
-        algo, steps = config["algo"], config["total_timesteps"]
+    if how.startswith("shipped"):  # "shipped: <folder> (...)"
+        config = load_config(RunDir(ROOT / how.split()[1]).config)
     else:
         args = shlex.split(how)
-        config = args[args.index("pretrain") + 1]
-        algo = config.split("_")[-1] if config.split("_")[-1] in ("ppo", "sac", "td3") else "?"
-        steps = next(int(a.split("=")[1]) for a in args if a.startswith("total_timesteps="))
+        sets = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+        config = load_config(args[args.index("pretrain") + 1], sets)
+    steps = config.total_timesteps
     size = f"{steps / 1e6:g}M" if steps >= 1_000_000 else f"{steps // 1000}k"
-    return f"{algo.upper()} {size}"
+    return f"{config.algo.upper()} {size}"
+
+
+def _robot_order(results: dict[str, Any]) -> list[str]:
+    """The robots of ``results`` in :data:`PRETRAIN` order (unknown ones last)."""
+    order = list(PRETRAIN)
+    return sorted(results["robots"], key=lambda r: order.index(r) if r in order else len(order))
 
 
 def overview(results: dict[str, Any]) -> list[str]:
@@ -272,8 +289,7 @@ def overview(results: dict[str, Any]) -> list[str]:
         "| robot | source | budget | PyBullet nominal | MuJoCo nominal |",
         "|---|---|---|---:|---:|",
     ]
-    order = list(PRETRAIN)
-    for robot in sorted(results["robots"], key=lambda r: order.index(r) if r in order else 99):
+    for robot in _robot_order(results):
         sources = results["robots"][robot].get("sources", {})
         for key in sorted((k for k in sources if "_seed" not in k), key=_source_order):
             rows = {r["env"]: r for r in sources[key]["results"] if r["target"] == "nominal"}
@@ -296,9 +312,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *overview(results),
     ]
-    order = list(PRETRAIN)
-    robots = sorted(results["robots"], key=lambda r: order.index(r) if r in order else len(order))
-    for robot in robots:
+    for robot in _robot_order(results):
         data = results["robots"][robot]
         lines += [f"## {robot}", ""]
         if "skipped" in data:
