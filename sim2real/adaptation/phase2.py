@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,6 +65,10 @@ def rma_policy_of(model: Any) -> RMAPolicy:
             "adaptation: block in the config"
         )
     return policy
+
+
+def _no_stop() -> None:
+    pass
 
 
 def _collect(
@@ -129,13 +134,19 @@ def _fit(
 
 
 def train_adaptation(
-    model: Any, venv: VecEnv, vec_normalize: VecNormalize | None, config: ExperimentConfig
+    model: Any,
+    venv: VecEnv,
+    vec_normalize: VecNormalize | None,
+    config: ExperimentConfig,
+    check_stop: Callable[[], None] | None = None,
 ) -> Phase2Report:
     """Train ``model``'s adaptation module in place on ``venv`` (phase-1 envs: dynamics in the
     observation) for ``config.adaptation.timesteps`` steps; everything else stays frozen.
 
     ``vec_normalize`` holds the phase-1 observation statistics (not updated here).
+    ``check_stop()`` is called before each iteration (it raises to stop, e.g. on Ctrl-C).
     """
+    check_stop = check_stop or _no_stop
     cfg = config.adaptation
     if cfg is None:
         raise ConfigError("train_adaptation needs a config with an adaptation: block")
@@ -153,6 +164,7 @@ def train_adaptation(
     report, t0 = Phase2Report(), time.perf_counter()
     try:
         while report.steps < cfg.timesteps:
+            check_stop()
             n = min(cfg.rollout, math.ceil((cfg.timesteps - report.steps) / n_envs))
             data = _collect(policy, venv, vec_normalize, state, n)
             report.steps += n * n_envs
@@ -167,11 +179,18 @@ def train_adaptation(
 
 
 def run_phase2(
-    config: ExperimentConfig, model: Any, vec_normalize: VecNormalize | None
+    config: ExperimentConfig,
+    model: Any,
+    vec_normalize: VecNormalize | None,
+    check_stop: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Phase 2 of an adaptation run on fresh envs of the training domain, then the deployed
     pair's evaluation on the training domain and each ``eval.targets`` (plain envs: no
-    dynamics in the observation). Returns the JSON-able record for ``summary.json``."""
+    dynamics in the observation). Returns the JSON-able record for ``summary.json``.
+
+    ``check_stop()`` runs before each phase-2 iteration and each evaluation (it raises to stop).
+    """
+    check_stop = check_stop or _no_stop
     from sim2real.adaptation.agent import AdaptedAgent
     from sim2real.evaluation.episodes import TRAIN_DOMAIN, evaluate
     from sim2real.training.loading import LoadedPolicy
@@ -187,13 +206,14 @@ def run_phase2(
         dynamics_obs=True,
     )
     try:
-        report = train_adaptation(model, venv, vec_normalize, config)
+        report = train_adaptation(model, venv, vec_normalize, config, check_stop)
     finally:
         venv.close()
     agent = AdaptedAgent(LoadedPolicy(model, vec_normalize, config, config.env), label="rma")
     domains = [(TRAIN_DOMAIN, config.domain)] + [(f"target/{t}", t) for t in config.eval.targets]
     final = {}
     for key, domain in domains:
+        check_stop()
         res = evaluate(agent, config.env, domain, episodes=config.eval.episodes, seed=config.seed)
         final[key] = {"mean": res.mean, "std": res.std, "returns": res.returns}
     return {**report.to_dict(), "final_eval": final}

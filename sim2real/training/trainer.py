@@ -51,7 +51,7 @@ from sim2real.training.callbacks import (
 from sim2real.training.provenance import utc_now
 from sim2real.training.resume import restore_adr_callback
 from sim2real.training.run_dir import RunDir
-from sim2real.training.signals import StopSignals
+from sim2real.training.signals import StopAtSignal, StopSignals
 from sim2real.training.start import RESUMABLE_CHANGES, ModelFactory, Prepared, prepare
 from sim2real.training.vec_env import make_training_env
 
@@ -266,20 +266,25 @@ class Outcome:
     error: str | None = None
 
 
-def learn(built: Built) -> None:
-    """Stage 3: train for the rest of the budget (nothing if it is used up)."""
+def learn(built: Built, stop: StopSignals | None = None) -> None:
+    """Stage 3: train for the rest of the budget (nothing if it is used up); with ``stop``, a
+    signal ends training at the next env step (``KeyboardInterrupt``)."""
     remaining = built.prepared.config.total_timesteps - built.start_steps
+    first = [] if stop is None else [StopAtSignal(stop)]
     if remaining > 0:
         built.model.learn(
             remaining,
-            callback=CallbackList(built.callbacks),
+            callback=CallbackList([*first, *built.callbacks]),
             reset_num_timesteps=not built.prepared.resuming,
         )
+    if stop is not None:
+        stop.check()  # a signal during the last step's callbacks or the end-of-training evaluation
 
 
-def adapt(built: Built) -> None:
+def adapt(built: Built, stop: StopSignals | None = None) -> None:
     """Stage 3b of an adaptation run (RMA): train the adaptation module with the policy frozen
-    (:func:`sim2real.adaptation.phase2.run_phase2`); its env steps are recorded as well."""
+    (:func:`sim2real.adaptation.phase2.run_phase2`); its env steps are recorded as well. With
+    ``stop``, a signal ends it after the current phase-2 iteration."""
     config = built.prepared.config
     if config.adaptation is None:
         return
@@ -289,7 +294,7 @@ def adapt(built: Built) -> None:
         built.progress.close()
         built.progress = None
     vn = built.model.get_vec_normalize_env()
-    built.phase2 = run_phase2(config, built.model, vn)
+    built.phase2 = run_phase2(config, built.model, vn, None if stop is None else stop.check)
 
 
 @contextmanager
@@ -430,8 +435,8 @@ def train(
     t0 = time.perf_counter()
     try:
         with translated_errors(built, outcome):
-            learn(built)
-            adapt(built)
+            learn(built, stop)
+            adapt(built, stop)
     finally:
         stop.hold()  # from the first signal on, further ones must not cut the final save short
         try:

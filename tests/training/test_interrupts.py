@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
 
 from sim2real.config import load_config
 from sim2real.errors import ConfigError
-from sim2real.training import train
+from sim2real.training import RunBuilder, TrainingInterrupted, train
 from sim2real.training.run_dir import RunDir, verify_checkpoint
 from tests.cli_runner import run_cli
 
@@ -271,6 +272,70 @@ def test_two_sigterms_during_the_end_of_training_save_finish_the_run(tmp_path: P
     assert "Traceback" not in err
     (out / "saving").unlink()
     _check_resumable(out, "finished")
+
+
+class _SignalAt(BaseCallback):
+    """Sends SIGINT to this process at step ``at``, then notes that its own code went on."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.went_on = at, False
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps == self.at:
+            os.kill(os.getpid(), signal.SIGINT)
+            self.went_on = True  # a KeyboardInterrupt raised from the handler would skip this
+        return True
+
+
+@pytest.fixture
+def python_sigint() -> None:
+    """Python's own SIGINT handler (a pytest-xdist worker may have another)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_sigint")
+def test_a_signal_stops_training_at_the_next_env_step_not_inside_the_code_it_hits(
+    tmp_path: Path,
+) -> None:
+    """The handler only asks: the code the signal lands in finishes (it might hold a lock, or be
+    halfway through an update); training stops at the next step, with a resumable checkpoint."""
+    out, signaller = tmp_path / "run", _SignalAt(64)
+    builder = RunBuilder(callbacks=lambda run: [signaller])
+    config = load_config("smoke", [*TINY, "total_timesteps=4096"])
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train(config, out_dir=out, builder=builder, quiet=True)
+    assert signaller.went_on
+    assert stopped.value.steps == 64 + config.n_envs  # the next env step
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    _check_resumable(out, "interrupted")
+
+
+def test_a_stop_request_ends_phase_2_before_its_next_iteration() -> None:
+    from sim2real.adaptation.phase2 import train_adaptation
+    from sim2real.training import make_vec_env
+    from sim2real.training.algorithms import build_model
+    from tests.adaptation.conftest import TINY as RMA_TINY
+
+    cfg = load_config("cartpole_ppo", [*RMA_TINY, "adaptation.timesteps=3000", "n_envs=1"])
+    venv = make_vec_env("cartpole", "source", 1, 0, dynamics_obs=True)
+    model = build_model(cfg, venv)
+    calls: list[int] = []
+
+    def stop_at_the_third() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train_adaptation(model, venv, None, cfg, stop_at_the_third)
+    finally:
+        venv.close()
+    assert len(calls) == 3  # 2 of the 10 iterations ran
+    assert all(p.requires_grad for p in model.policy.parameters())  # the base is unfrozen again
 
 
 class _FakeModel:
