@@ -18,8 +18,8 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim2real.controller.history import MAX_HISTORY
-from sim2real.envs.registry import resolve_env
-from sim2real.errors import ConfigError, Sim2RealError
+from sim2real.envs.settings import drop_env_defaults, register_env
+from sim2real.errors import ConfigError
 from sim2real.randomization.adr import ADRConfig
 from sim2real.resources import data_dir, find_data_file
 from sim2real.strict import StrictModel
@@ -36,13 +36,10 @@ __all__ = [
     "config_from_dict",
     "find_config_file",
     "format_validation_error",
-    "inherit_env_settings",
     "load_config",
     "load_model",
     "parse_yaml",
     "read_yaml_mapping",
-    "register_env",
-    "register_env_settings",
     "validate_model",
 ]
 
@@ -357,7 +354,7 @@ class ExperimentConfig(StrictModel):
         appear only when not default, so
         configs of sim2real envs (and the cache keys hashed from them) written before those
         options existed stay the same."""
-        data = _drop_env_defaults(self.model_dump(mode="json"))
+        data = drop_env_defaults(self.model_dump(mode="json"))
         if data.get("history") is None:
             data.pop("history", None)
         if data.get("adaptation") is None:
@@ -374,97 +371,6 @@ class ExperimentConfig(StrictModel):
     def flat(self) -> dict[str, Any]:
         """``{"a.b": value}`` view (for hparams and markdown tables)."""
         return _flatten(self.to_dict())
-
-
-_ENV_DEFAULTS: dict[str, Any] = {"gym_packages": [], "env_kwargs": {}, "dynamics": "auto"}
-
-
-def _drop_env_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    for key, default in _ENV_DEFAULTS.items():
-        if key in data and data[key] == default:
-            del data[key]
-    return data
-
-
-def register_env(
-    env: str,
-    gym_packages: Iterable[str] = (),
-    env_kwargs: Mapping[str, Any] | None = None,
-    dynamics: str = "auto",
-) -> None:
-    """Check that ``env`` exists and record its settings for this process
-    (:func:`sim2real.envs.external.register_external`).
-
-    Raises:
-        UnknownEnvError: one line (unknown id, failed import, not an Env class...).
-    """
-    from sim2real.envs.external import register_external
-
-    register_external(env, list(gym_packages), env_kwargs, dynamics)
-    resolve_env(env)
-
-
-def register_env_settings(data: Any) -> None:
-    """Register the env of a raw config mapping that carries ``env`` plus (optionally)
-    ``gym_packages``/``env_kwargs``/``dynamics``, at top level or under ``train:`` (benchmarks)
-    or in the config it names (``source.pretrain``/``source.run``); for a ``mode="before"``
-    model validator.
-
-    Raises:
-        ValueError: ``env: ...`` when the env cannot be found or built.
-    """
-    if not isinstance(data, Mapping) or not isinstance(data.get("env"), str):
-        return
-    settings: dict[str, Any] = {}
-    source = data.get("source")
-    if isinstance(source, Mapping):
-        settings.update(_source_env_settings(source))
-    for block in (data, data.get("train")):
-        if isinstance(block, Mapping):
-            settings.update({k: block[k] for k in _ENV_DEFAULTS if k in block})
-    try:
-        register_env(
-            data["env"],
-            list(settings.get("gym_packages") or []),
-            dict(settings.get("env_kwargs") or {}),
-            str(settings.get("dynamics") or "auto"),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"env: {exc}") from None
-
-
-def inherit_env_settings(data: dict[str, Any], source: Mapping[str, Any] | None) -> None:
-    """Take a source run's third-party env settings into ``data`` (in place) when ``data``
-    trains the same env and sets none of its own (a transfer onto the source's env)."""
-    if not source or source.get("env") != data.get("env"):
-        return
-    for key in _ENV_DEFAULTS:
-        if key in source and key not in data:
-            data[key] = source[key]
-
-
-def _source_env_settings(source: Mapping[str, Any]) -> dict[str, Any]:
-    """The env settings of a benchmark's source (its pretrain config or run's config.yaml)."""
-    path: Path | None = None
-    if isinstance(source.get("pretrain"), str):
-        path = find_data_file("configs", source["pretrain"])
-    elif isinstance(source.get("run"), str):
-        from sim2real.training.run_dir import RunDir  # run_dir imports this module
-        from sim2real.zoo import resolve_location
-
-        try:
-            run = resolve_location(source["run"])
-        except Sim2RealError:
-            return {}  # an unknown zoo name is reported where the source is opened
-        candidates = [RunDir(run).config, RunDir(data_dir("policies") / source["run"]).config]
-        path = next((p for p in candidates if p.is_file()), None)
-    if path is None:
-        return {}
-    try:
-        data = read_yaml_mapping(path)
-    except ConfigError:
-        return {}
-    return {k: data[k] for k in _ENV_DEFAULTS if k in data}
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -144,7 +144,7 @@ class BenchmarkConfig(StrictModel):
     @classmethod
     def _register_env(cls, data: Any) -> Any:
         """A third-party env's settings (``train:`` or the source's config) before the target."""
-        from sim2real.config import register_env_settings
+        from sim2real.envs.settings import register_env_settings
 
         register_env_settings(data)
         return data

@@ -181,7 +181,7 @@ def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu
         source = ctrl.metadata["source"]
         settings = source.get("env_settings")
         if source.get("env") and isinstance(settings, dict):  # a third-party env (gym_packages)
-            from sim2real.config import register_env
+            from sim2real.envs.settings import register_env
 
             register_env(
                 source["env"],

@@ -20,10 +20,10 @@ from sim2real.config import (
     apply_overrides,
     config_from_dict,
     find_config_file,
-    inherit_env_settings,
     load_model,
     validate_model,
 )
+from sim2real.envs.settings import inherit_env_settings
 from sim2real.errors import CheckpointError, ConfigError
 from sim2real.training.run_dir import RunDir
 from sim2real.transfer.spec import TransferSpec
