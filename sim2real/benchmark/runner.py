@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
-import shlex
 import shutil
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -270,7 +268,7 @@ def run_benchmark(
             ETA, the running jobs); the library itself prints nothing.
         quiet: no progress bar for source pretraining.
     """
-    from sim2real.training.provenance import git_state, package_versions, utc_now
+    from sim2real.training.provenance import command_line, git_state, package_versions, utc_now
 
     notify = progress or (lambda event, data: None)
     out = Path(out) if out is not None else default_out_dir(config)
@@ -303,7 +301,7 @@ def run_benchmark(
             "source": {"run": str(source_run), "steps": source_steps},
             "zero_shot": {k: zero_shot[k] for k in ("mean", "std", "episodes", "returns")},
             "runs": runs_info,
-            "command": command or " ".join(shlex.quote(a) for a in sys.argv),
+            "command": command or command_line(),
             "versions": package_versions(),
             "git": git_state(),
             "started": started,

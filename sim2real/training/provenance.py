@@ -1,15 +1,18 @@
-"""Provenance of a result: when (UTC), with which package versions, from which git commit."""
+"""Provenance of a result: when (UTC), by which command, with which package versions, from which
+git commit."""
 
 from __future__ import annotations
 
 import platform
+import shlex
 import subprocess
+import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["git_state", "package_versions", "utc_now"]
+__all__ = ["command_line", "git_state", "package_versions", "utc_now"]
 
 _PACKAGES = ("sim2real", "stable-baselines3", "torch", "gymnasium", "pybullet", "numpy")
 
@@ -17,6 +20,17 @@ _PACKAGES = ("sim2real", "stable-baselines3", "torch", "gymnasium", "pybullet", 
 def utc_now() -> str:
     """ISO-8601 UTC timestamp (seconds)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that started this process (``sys.argv``), shell-quoted, as a user types it:
+    the console script at any path and ``python -m sim2real`` both read ``sim2real ...``."""
+    args = list(sys.argv if argv is None else argv)
+    if args:
+        program = Path(args[0])
+        if program.name == "sim2real" or program.parts[-2:] == ("sim2real", "__main__.py"):
+            args[0] = "sim2real"
+    return " ".join(shlex.quote(a) for a in args)
 
 
 def package_versions() -> dict[str, str]:

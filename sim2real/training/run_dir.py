@@ -45,7 +45,7 @@ from sim2real.training.atomic import (
     fsync_dir,
     fsync_file,
 )
-from sim2real.training.provenance import git_state, package_versions, utc_now
+from sim2real.training.provenance import command_line, git_state, package_versions, utc_now
 
 __all__ = ["Checkpoint", "RunDir", "verify_checkpoint"]
 
@@ -366,7 +366,7 @@ class RunDir:
     def write_meta(self, **fields: Any) -> dict[str, Any]:
         """Merge ``fields`` into ``meta.json`` (created with command, versions, git, host)."""
         meta = self.read_meta() or {
-            "command": " ".join(sys.argv),
+            "command": command_line(),
             "argv": list(sys.argv),
             "cwd": os.getcwd(),
             "host": platform.node(),
