@@ -342,7 +342,12 @@ def make_external(entry: ExternalEnvEntry, **kwargs: Any) -> gym.Env:
     ensure_registered(entry)
     merged = {**entry.kwargs, **kwargs}
     if entry.kind == "sim2real":
-        return gym.make(entry.env_id, **merged)
+        try:
+            return gym.make(entry.env_id, **merged)
+        except (TypeError, ValueError) as exc:  # our constructors check their arguments
+            if not merged:
+                raise
+            raise UnknownEnvError(f"env {entry.name!r}: bad env_kwargs ({exc})") from None
     try:
         if entry.kind == "class":
             spec = EnvSpec(

@@ -23,7 +23,19 @@ Observation (47 entries, names in ``observation_names``):
 ``<joint>_prev_act``   the action executed in the previous control step (after latency)
 ``command_vx``         the commanded forward speed (m/s; drawn per episode from
                        ``command_range``)
+``gait_sin/cos``       with ``gait="trot"`` only: sine and cosine of the trot's phase at the
+                       next control step (a clock the robot's controller keeps)
 =====================  ===================================================================
+
+Gait (``gait=`` constructor argument): ``none`` (default) is the plain position control above.
+``trot`` adds an open-loop trot to the action, so the policy learns a feedback correction around a
+gait instead of a gait from nothing: ``q_target = q_nominal + 0.4 rad * (action + trot(t))``,
+with ``trot`` the diagonal-pair pattern of the tests (2.5 Hz; thigh ``0.5 sin(phase)``, calf
+``0.5 sin(phase + pi/2)``; FR/RL in phase, FL/RR half a period later) and ``t`` the control step
+times the control period. This is the decomposition of Tan et al., "Sim-to-Real: Learning Agile
+Locomotion For Quadruped Robots" (RSS 2018; open-loop reference plus learned feedback), a fixed
+form of Iscen et al.'s "Policies Modulating Trajectory Generators" (CoRL 2018). On the robot the
+controller adds the same ``trot(t)`` to the exported policy's action and feeds the phase clock.
 
 Reward (``reward=`` constructor argument; terms in ``info`` as ``reward_<term>``, summing to
 the reward):
@@ -64,6 +76,9 @@ _JOINTS = tuple(f"{leg}_{part}_joint" for leg in _LEGS for part in ("hip", "uppe
 #: Links whose floor contacts the reward reads: trunk, thighs, calves, feet (the URDF's names).
 CONTACT_LINKS = ("trunk", *(f"{leg}_{part}" for part in ("upper", "lower", "toe") for leg in _LEGS))
 A1Reward = Literal["legged_gym", "forward"]
+A1Gait = Literal["none", "trot"]
+#: Trot phase offset of each leg (FR, FL, RR, RL): diagonal pairs in phase.
+_TROT_LEG_PHASE = np.array([0.0, np.pi, np.pi, 0.0])
 
 
 class A1Task:
@@ -112,6 +127,9 @@ class A1Task:
     max_tilt: ClassVar[float] = 0.8
     #: Scales of the ``legged_gym`` reward.
     legged_gym_scales: ClassVar[LeggedGymScales] = LeggedGymScales()
+    #: ``gait="trot"``: frequency (Hz) and thigh/calf amplitude (action units) of the trot.
+    trot_frequency: ClassVar[float] = 2.5
+    trot_amplitude: ClassVar[float] = 0.5
 
     _pd: Any  # the engine's PD motors: command(targets), read() -> (3, n) q, qdot, tau
 
@@ -121,14 +139,22 @@ class A1Task:
         dynamics: Mapping[str, ParameterValue] | None = None,
         reward: A1Reward = "legged_gym",
         command_range: tuple[float, float] = (0.7, 0.7),
+        gait: A1Gait = "none",
     ) -> None:
         """``reward``: ``legged_gym`` (track ``command_vx``) or ``forward`` (module docstring);
         ``command_range``: low and high of the commanded forward speed (m/s), drawn uniformly
-        per episode (a fixed speed when equal)."""
+        per episode (a fixed speed when equal); ``gait``: ``none`` or ``trot`` (an open-loop
+        trot under the policy's action, module docstring)."""
         if reward not in ("legged_gym", "forward"):
             raise ValueError(
                 f"reward={reward!r} is not an A1 reward; use 'legged_gym' or 'forward'"
             )
+        if gait not in ("none", "trot"):
+            raise ValueError(f"gait={gait!r} is not an A1 gait; use 'none' or 'trot'")
+        self.gait = gait
+        if gait == "trot":  # the layout of this instance: the class's plus the phase clock
+            names = (*type(self).observation_names, "gait_sin", "gait_cos")
+            self.observation_names = names  # type: ignore[misc]
         low, high = (float(v) for v in command_range)
         if not -2.0 <= low <= high <= 2.0:
             raise ValueError(
@@ -145,6 +171,8 @@ class A1Task:
         self._joint_buf = np.zeros((3, n))
         self._prev_action = np.zeros(n)
         self._obs = np.zeros(len(self.observation_names))
+        self._command_index = len(A1Task.observation_names) - 1
+        self._trot = np.zeros((len(_LEGS), 3))  # (hip, thigh, calf) offsets per leg, action units
         self._power = np.zeros(n)
         self._base = (self.initial_height, 0.0, 0.0, 1.0, 0.0, 0.0)
         self._cos_max_tilt = float(np.cos(self.max_tilt))
@@ -186,8 +214,24 @@ class A1Task:
         self._prev_action[:] = values[1 : 1 + n]
         self._legged.set_state(values[1 + n : 1 + n + self._legged.state_size])
 
+    def _trot_phase(self) -> float:
+        """Phase (rad) of the trot at the coming control step."""
+        return 2.0 * np.pi * self.trot_frequency * self._elapsed_steps * self.control_dt  # type: ignore[attr-defined]
+
+    def _trot_offsets(self) -> np.ndarray:
+        """The open-loop trot at the coming control step (12 joint offsets, action units)."""
+        phase = self._trot_phase() + _TROT_LEG_PHASE
+        self._trot[:, 1] = np.sin(phase)
+        self._trot[:, 2] = np.sin(phase + np.pi / 2)
+        self._trot *= self.trot_amplitude
+        return self._trot.ravel()
+
     def _apply_action(self, action: np.ndarray) -> None:
-        np.multiply(action, self.action_range, out=self._target)
+        if self.gait == "trot":
+            np.add(action, self._trot_offsets(), out=self._target)
+            self._target *= self.action_range
+        else:
+            np.multiply(action, self.action_range, out=self._target)
         self._target += self._nominal
         self._pd.command(self._target.tolist())
         self._prev_action[:] = action
@@ -213,7 +257,10 @@ class A1Task:
         np.subtract(self._joint_buf[0], self._nominal, out=obs[10 : 10 + n])
         obs[10 + n : 10 + 2 * n] = self._joint_buf[1]
         obs[10 + 2 * n : 10 + 3 * n] = self._prev_action
-        obs[-1] = self._command
+        obs[self._command_index] = self._command
+        if self.gait == "trot":
+            phase = self._trot_phase()
+            obs[-2:] = (np.sin(phase), np.cos(phase))
         self._base_frame = (*obs[4:10].tolist(), float(obs[1]), float(obs[2]))
         return obs.copy()
 

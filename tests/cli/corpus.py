@@ -417,6 +417,16 @@ CHECKS: dict[str, list[str]] = {
     "pre_env_bad_dynamics": [*PRE, "--set", "env=Pendulum-v1", "--set", "dynamics=bogus"],
     "pre_env_dynamics_not_env": [*PRE, "--set", "env=Pendulum-v1", "--set", "dynamics=env"],
     "pre_env_bad_kwargs": [*PRE, "--set", "env=Pendulum-v1", "--set", "env_kwargs={no_kw: 1}"],
+    "pre_own_env_bad_kwarg_value": [
+        *PRE,
+        "--set",
+        "env=quadruped",
+        "--set",
+        "domain=nominal",
+        "--set",
+        "env_kwargs={gait: gallop}",
+    ],
+    "pre_own_env_unknown_kwarg": [*PRE, "--set", "env=cartpole", "--set", "env_kwargs={speed: 3}"],
     "pre_env_domain_unknown_param": [
         *PRE,
         "--set",

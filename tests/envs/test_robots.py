@@ -107,6 +107,32 @@ def test_quadruped_open_loop_trot_walks_forward_and_reward_follows():
     quadruped.close()
 
 
+@pytest.mark.parametrize("engine", ["quadruped", "quadruped@mujoco"])
+def test_quadruped_trot_gait_walks_with_zero_action_like_the_open_loop_trot(engine: str) -> None:
+    """gait="trot": the action is a correction around the open-loop trot, so a zero action is
+    that trot (same joint targets, step by step), and the phase clock is observed."""
+    trotting = sim2real.envs.make_env(engine, gait="trot")
+    plain = sim2real.envs.make_env(engine)
+    u, dt = trotting.unwrapped, trotting.unwrapped.control_dt
+    names = u.observation_names
+    assert names[:-2] == plain.unwrapped.observation_names
+    assert names[-2:] == ("gait_sin", "gait_cos") and trotting.observation_space.shape == (49,)
+    obs, _ = trotting.reset(seed=0)
+    plain.reset(seed=0)
+    for i in range(round(1.0 / dt)):
+        phase = 2 * np.pi * 2.5 * i * dt
+        np.testing.assert_allclose(obs[-2:], [np.sin(phase), np.cos(phase)], atol=1e-6)
+        obs, _, terminated, _, info = trotting.step(np.zeros(12, np.float32))
+        plain.step(trot(i * dt, 1.0))
+        np.testing.assert_allclose(u._target, plain.unwrapped._target, atol=1e-6)
+        assert not terminated
+    assert info["x_position"] > 0.3  # the trot walks forward (x starts at 0): > 0.3 m/s
+    with pytest.raises(ValueError, match="gait='gallop' is not an A1 gait"):
+        sim2real.envs.make_env(engine, gait="gallop")
+    trotting.close()
+    plain.close()
+
+
 def test_quadruped_falls_terminate(quadruped):
     quadruped.reset(seed=0)
     u = quadruped.unwrapped
