@@ -184,8 +184,10 @@ def register_external(
 ) -> None:
     """Record how ``name`` is built for this process (what a config's env settings say).
 
-    sim2real names keep their catalogue entry (with ``env_kwargs`` if given); anything else must
-    be a ``module:Class`` or, after importing ``gym_packages``, a registered Gymnasium id.
+    sim2real names keep their catalogue entry (with ``env_kwargs`` if given, for the robot in
+    both engines: a twin runs the same task code, so ``quadruped@mujoco`` evaluates a policy
+    trained on ``quadruped`` with its ``gait``); anything else must be a ``module:Class`` or,
+    after importing ``gym_packages``, a registered Gymnasium id.
 
     Raises:
         UnknownEnvError: unknown id, failed import, not an Env class, bad ``dynamics``.
@@ -194,19 +196,20 @@ def register_external(
     own = _own(name)
     if own is not None:
         import_gym_packages(gym_packages)
-        if env_kwargs or dynamics not in ("auto", "env"):
-            if dynamics not in ("auto", "env"):
-                raise UnknownEnvError(
-                    f"dynamics {dynamics!r}: sim2real env {own.name!r} has its own dynamics "
-                    "interface; leave dynamics: auto"
-                )
-            base = ENVS[own.name]
-            fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
-            REGISTERED[name] = ExternalEnvEntry(
-                **{**fields, "kwargs": {**base.kwargs, **dict(env_kwargs or {})}},
-                gym_packages=tuple(gym_packages),
-                kind="sim2real",
+        if dynamics not in ("auto", "env"):
+            raise UnknownEnvError(
+                f"dynamics {dynamics!r}: sim2real env {own.name!r} has its own dynamics "
+                "interface; leave dynamics: auto"
             )
+        twins = [e for e in ENVS.values() if e.domains == own.domains]  # one per engine
+        for twin in twins:
+            REGISTERED.pop(twin.name, None)
+        if env_kwargs:
+            for twin in twins:
+                with_kwargs = _own_with_kwargs(twin, env_kwargs, gym_packages)
+                REGISTERED[twin.name] = with_kwargs
+                if twin is own:
+                    REGISTERED[name] = with_kwargs
         return
     entry = external_entry(name, gym_packages, env_kwargs, dynamics)
     if entry is None:
@@ -219,6 +222,18 @@ def register_external(
             "registers it, list it under gym_packages:"
         )
     REGISTERED[name] = entry
+
+
+def _own_with_kwargs(
+    base: EnvEntry, env_kwargs: Mapping[str, Any], gym_packages: Sequence[str]
+) -> ExternalEnvEntry:
+    """The catalogue entry ``base`` built with ``env_kwargs`` on top of its own."""
+    fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+    return ExternalEnvEntry(
+        **{**fields, "kwargs": {**base.kwargs, **dict(env_kwargs)}},
+        gym_packages=tuple(gym_packages),
+        kind="sim2real",
+    )
 
 
 def registered(name: str) -> ExternalEnvEntry | None:

@@ -257,3 +257,23 @@ def test_pybullet_inertia_option_copies_the_twins_inertia():
     np.testing.assert_allclose(mj.robot.nominal_mass, pb.robot.nominal_mass)
     mj.close()
     pb.close()
+
+
+def test_env_kwargs_of_a_robot_reach_its_twin_in_the_other_engine():
+    """A policy trained on quadruped with gait=trot evaluates on quadruped@mujoco: the twin runs
+    the same task code and is built with the same env_kwargs (and both drop them again)."""
+    from sim2real.envs.registry import make_env
+    from sim2real.envs.settings import register_env
+
+    try:
+        register_env("quadruped", env_kwargs={"gait": "trot"})
+        for name in ("quadruped", "quadruped@mujoco"):
+            env = make_env(name)
+            assert env.observation_space.shape == (49,), name
+            env.close()
+    finally:
+        register_env("quadruped")
+    for name in ("quadruped", "quadruped@mujoco"):
+        env = make_env(name)
+        assert env.observation_space.shape == (47,), name
+        env.close()
