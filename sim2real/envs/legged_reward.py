@@ -11,7 +11,8 @@ dying early pay). The terms, their kernels and where each scale comes from:
 term                kernel (trunk frame; ``c`` = commanded forward speed)     scale, source
 ==================  ======================================================  ==================
 tracking_lin_vel    ``exp(-((c - vx)^2 + vy^2) / 0.25)``                      1.0, base config
-tracking_ang_vel    ``exp(-wz^2 / 0.25)`` (commanded yaw rate 0)              0.5, base config
+tracking_ang_vel    ``exp(-(c_wz - wz)^2 / 0.25)``, ``c_wz`` the heading      0.5, base config
+                    command (below)
 lin_vel_z           ``vz^2``                                                  -2.0, base config
 ang_vel_xy          ``wx^2 + wy^2``                                           -0.05, base config
 orientation         ``gx^2 + gy^2`` (gravity in the trunk frame)              -5.0, anymal_c flat
@@ -24,6 +25,12 @@ feet_air_time       ``sum over touchdowns of (air time - 0.5 s)``, if c > 0.1  1
 collision           thigh and calf links touching the floor (count)           -1.0, A1 config
 clip                ``max(total, 0) - total``: makes the terms sum to the reward  --
 ==================  ======================================================  ==================
+
+The commanded yaw rate is legged_gym's heading command (``heading_command = True`` in the base
+config): ``c_wz = clip(0.5 * wrap(heading_target - heading), -1, 1)`` rad/s with the target
+heading +x, so a robot that walks off course is asked to turn back (it observes ``c_wz``); with a
+commanded yaw rate of 0 instead, walking in a circle at the commanded speed earns nearly the full
+``tracking_lin_vel``, which trunk-frame velocities cannot tell from walking straight.
 
 A foot is in contact when the floor pushes on it with more than 1 N, and touchdowns are
 filtered with the previous step's contacts, as in legged_gym; the episode ends on trunk contact
@@ -84,6 +91,8 @@ class LeggedState:
     """Normal floor force on each thigh and calf link (N)."""
     command: float
     """Commanded forward speed (m/s)."""
+    yaw_rate_command: float = 0.0
+    """Commanded yaw rate (rad/s; the heading command)."""
 
 
 class LeggedGymReward:
@@ -132,7 +141,7 @@ class LeggedGymReward:
         qvel = s.joint_velocity
         kernels = {
             "tracking_lin_vel": math.exp(-((s.command - vx) ** 2 + vy * vy) / k.tracking_sigma),
-            "tracking_ang_vel": math.exp(-wz * wz / k.tracking_sigma),
+            "tracking_ang_vel": math.exp(-((s.yaw_rate_command - wz) ** 2) / k.tracking_sigma),
             "lin_vel_z": vz * vz,
             "ang_vel_xy": wx * wx + wy * wy,
             "orientation": gx * gx + gy * gy,

@@ -11,7 +11,7 @@ A1 rather than Laikago or Minitaur: its URDF is z-up (Laikago's needs a rotated 
 and torque limits, and collides through primitives only (boxes, cylinders, sphere feet), which
 keeps contacts cheap. An open-loop trot walks it forward at ~0.6 m/s (see the tests).
 
-Observation (47 entries, names in ``observation_names``):
+Observation (48 entries, names in ``observation_names``):
 
 =====================  ===================================================================
 ``base_height``        height of the trunk above the floor (m)
@@ -23,6 +23,8 @@ Observation (47 entries, names in ``observation_names``):
 ``<joint>_prev_act``   the action executed in the previous control step (after latency)
 ``command_vx``         the commanded forward speed (m/s; drawn per episode from
                        ``command_range``)
+``command_wz``         the commanded yaw rate (rad/s): legged_gym's heading command,
+                       ``clip(0.5 * wrap(0 - yaw), -1, 1)``, which steers back to +x
 ``gait_sin/cos``       with ``gait="trot"`` only: sine and cosine of the trot's phase at the
                        next control step (a clock the robot's controller keeps)
 =====================  ===================================================================
@@ -57,6 +59,7 @@ world-frame forward velocity ``x_velocity`` (m/s), the trunk's ``x_position`` (m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
@@ -106,6 +109,7 @@ class A1Task:
         *(f"{j}_vel" for j in _JOINTS),
         *(f"{j}_prev_act" for j in _JOINTS),
         "command_vx",
+        "command_wz",
     )
     physics_timestep: ClassVar[float] = 1.0 / 240.0
     default_frame_skip: ClassVar[int] = 4
@@ -123,6 +127,10 @@ class A1Task:
     energy_weight: ClassVar[float] = 5e-4
     drift_weight: ClassVar[float] = 0.5
     orientation_weight: ClassVar[float] = 0.5
+    #: Heading command: yaw-rate command per rad of heading error, and its limit (rad/s), as
+    #: legged_gym's ``0.5 * wrap_to_pi(heading error)`` clipped to its ang_vel_yaw range.
+    heading_gain: ClassVar[float] = 0.5
+    max_yaw_rate_command: ClassVar[float] = 1.0
     min_height: ClassVar[float] = 0.15
     max_tilt: ClassVar[float] = 0.8
     #: Scales of the ``legged_gym`` reward.
@@ -171,7 +179,8 @@ class A1Task:
         self._joint_buf = np.zeros((3, n))
         self._prev_action = np.zeros(n)
         self._obs = np.zeros(len(self.observation_names))
-        self._command_index = len(A1Task.observation_names) - 1
+        self._command_index = len(A1Task.observation_names) - 2  # command_vx, then command_wz
+        self._yaw_rate_command = 0.0
         self._trot = np.zeros((len(_LEGS), 3))  # (hip, thigh, calf) offsets per leg, action units
         self._power = np.zeros(n)
         self._base = (self.initial_height, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -257,7 +266,11 @@ class A1Task:
         np.subtract(self._joint_buf[0], self._nominal, out=obs[10 : 10 + n])
         obs[10 + n : 10 + 2 * n] = self._joint_buf[1]
         obs[10 + 2 * n : 10 + 3 * n] = self._prev_action
+        heading_error = -math.atan2(r3, r0)  # target heading +x; in (-pi, pi]: wrapped
+        limit = self.max_yaw_rate_command
+        self._yaw_rate_command = min(max(self.heading_gain * heading_error, -limit), limit)
         obs[self._command_index] = self._command
+        obs[self._command_index + 1] = self._yaw_rate_command
         if self.gait == "trot":
             phase = self._trot_phase()
             obs[-2:] = (np.sin(phase), np.cos(phase))
@@ -292,6 +305,7 @@ class A1Task:
             feet_force=forces[9:13],
             leg_force=forces[1:9],
             command=self._command,
+            yaw_rate_command=self._yaw_rate_command,
         )
         reward, info = self._legged(state)
         base_contact = bool(forces[0] > self.legged_gym_scales.contact_force)

@@ -160,3 +160,31 @@ def test_trunk_contact_terminates(a1: A1Env, monkeypatch: pytest.MonkeyPatch):
     a1.reset(seed=0)
     _, _, terminated, _, _ = a1.step(np.zeros(12, np.float32))
     assert not terminated
+
+
+def test_yaw_tracking_follows_the_heading_command():
+    reward = LeggedGymReward(12, 4, 1 / 60, LeggedGymScales())
+    state = _state(0.7)
+    state.angular_velocity = (0.0, 0.0, -0.3)
+    state.yaw_rate_command = -0.3  # turning back as commanded: full yaw tracking
+    assert reward(state)[1]["reward_tracking_ang_vel"] == pytest.approx(0.5 / 60)
+    state.yaw_rate_command = 0.0
+    assert reward(state)[1]["reward_tracking_ang_vel"] < 0.5 / 60 * 0.8
+
+
+@pytest.mark.parametrize("yaw, command", [(0.0, 0.0), (0.6, -0.3), (-0.6, 0.3), (3.0, -1.0)])
+def test_the_heading_command_steers_back_to_plus_x(yaw: float, command: float) -> None:
+    """legged_gym's heading command: c_wz = clip(0.5 * (0 - yaw), -1, 1), observed."""
+    import pybullet as p
+
+    env = A1Env()
+    env.reset(seed=0)
+    u, cid = env.unwrapped, env.unwrapped._cid
+    position, _ = p.getBasePositionAndOrientation(u._robot, physicsClientId=cid)
+    p.resetBasePositionAndOrientation(
+        u._robot, position, p.getQuaternionFromEuler([0, 0, yaw]), physicsClientId=cid
+    )
+    obs = env.unwrapped._observe()
+    index = env.observation_names.index("command_wz")
+    assert obs[index] == pytest.approx(command, abs=1e-6)
+    env.close()

@@ -116,7 +116,7 @@ def test_quadruped_trot_gait_walks_with_zero_action_like_the_open_loop_trot(engi
     u, dt = trotting.unwrapped, trotting.unwrapped.control_dt
     names = u.observation_names
     assert names[:-2] == plain.unwrapped.observation_names
-    assert names[-2:] == ("gait_sin", "gait_cos") and trotting.observation_space.shape == (49,)
+    assert names[-2:] == ("gait_sin", "gait_cos") and trotting.observation_space.shape == (50,)
     obs, _ = trotting.reset(seed=0)
     plain.reset(seed=0)
     for i in range(round(1.0 / dt)):

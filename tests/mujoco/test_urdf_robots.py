@@ -269,11 +269,11 @@ def test_env_kwargs_of_a_robot_reach_its_twin_in_the_other_engine():
         register_env("quadruped", env_kwargs={"gait": "trot"})
         for name in ("quadruped", "quadruped@mujoco"):
             env = make_env(name)
-            assert env.observation_space.shape == (49,), name
+            assert env.observation_space.shape == (50,), name
             env.close()
     finally:
         register_env("quadruped")
     for name in ("quadruped", "quadruped@mujoco"):
         env = make_env(name)
-        assert env.observation_space.shape == (47,), name
+        assert env.observation_space.shape == (48,), name
         env.close()
