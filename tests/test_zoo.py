@@ -65,3 +65,13 @@ def test_policies_cli_lists_shows_and_commands_take_zoo_names() -> None:
     assert ev.returncode == 0, ev.stderr
     assert "no zoo policy" in error_line(invoke("evaluate", "zoo:nonsense", "--episodes", "1"))
     assert "no zoo policy" in error_line(invoke("policies", "show", "nonsense"))
+
+
+@pytest.mark.parametrize("policy", POLICIES, ids=lambda p: p.name)
+def test_a_shipped_export_deploys_on_its_env_with_the_recorded_env_settings(policy) -> None:
+    """The export runs in the real-time loop on the env it was trained on, built with the
+    settings it records (the A1's gait: trot adds two observations)."""
+    from sim2real.evaluation.deploy import deploy
+
+    report = deploy(policy.path / "export", None, "nominal", seconds=0.2)
+    assert report["ticks"] > 0

@@ -18,6 +18,7 @@ __all__ = [
     "inherit_env_settings",
     "register_env",
     "register_env_settings",
+    "register_recorded_env",
 ]
 
 ENV_SETTING_DEFAULTS: dict[str, Any] = {"gym_packages": [], "env_kwargs": {}, "dynamics": "auto"}
@@ -47,6 +48,19 @@ def register_env(
 
     register_external(env, list(gym_packages), env_kwargs, dynamics)
     resolve_env(env)
+
+
+def register_recorded_env(source: Mapping[str, Any]) -> None:
+    """Register the env an exported policy records (its metadata's ``source``: ``env`` and
+    ``env_settings``), so evaluation and deployment build it as the policy was trained."""
+    settings = source.get("env_settings")
+    if source.get("env") and isinstance(settings, Mapping):
+        register_env(
+            source["env"],
+            list(settings.get("gym_packages") or []),
+            dict(settings.get("env_kwargs") or {}),
+            str(settings.get("dynamics") or "auto"),
+        )
 
 
 def register_env_settings(data: Any) -> None:

@@ -175,20 +175,12 @@ def load_agent(policy: str | Path, *, backend: str = "numpy", device: str = "cpu
     path = resolve_location(policy)
     if is_artifact(path):
         from sim2real.controller import PolicyController
+        from sim2real.envs.settings import register_recorded_env
 
         ctrl = PolicyController.load(path, backend=backend)  # type: ignore[arg-type]
         folder = Path(ctrl.metadata["_dir"])
         source = ctrl.metadata["source"]
-        settings = source.get("env_settings")
-        if source.get("env") and isinstance(settings, dict):  # a third-party env (gym_packages)
-            from sim2real.envs.settings import register_env
-
-            register_env(
-                source["env"],
-                list(settings.get("gym_packages") or []),
-                dict(settings.get("env_kwargs") or {}),
-                str(settings.get("dynamics") or "auto"),
-            )
+        register_recorded_env(source)  # gym_packages, env_kwargs
         return ArtifactAgent(ctrl, folder.name, source.get("env"))
     from sim2real.training import load_policy
 

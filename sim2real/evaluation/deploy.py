@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from sim2real.controller import ControlLoop, PolicyController, RolloutRecorder, StepFeedback
+from sim2real.envs.settings import register_recorded_env
 from sim2real.errors import SpaceMismatchError
 from sim2real.evaluation.targets import make_target_env
 
@@ -81,6 +82,7 @@ def deploy(
         max_delta=max_delta,
     )
     meta = ctrl.metadata
+    register_recorded_env(meta["source"])  # gym_packages, env_kwargs (e.g. the A1's gait)
     env = env or meta["source"].get("env")
     if env is None:
         raise SpaceMismatchError(f"{artifact}: the policy records no env; give --target ENV:TARGET")
