@@ -14,7 +14,6 @@ Two explicit adapters:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ import torch as th
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from sim2real.envs.registry import resolve_env
+from sim2real.envs.registry import make_env
 from sim2real.errors import SpaceMismatchError
 
 __all__ = [
@@ -77,14 +76,14 @@ class SpaceMaps:
 
 
 def env_entry_names(env: Any) -> tuple[list[str] | None, list[str] | None]:
-    """Observation and action names of a (vec) env or a registered sim2real env name."""
+    """Observation and action names of a (vec) env or an env name (built with its registered
+    settings: ``env_kwargs`` can change the layout, e.g. the A1's ``gait``)."""
     if isinstance(env, str):
-        module, _, cls_name = resolve_env(env).entry_point.partition(":")
-        cls = getattr(importlib.import_module(module), cls_name)
-        obs_names, act_names = (
-            getattr(cls, a, None) for a in ("observation_names", "action_names")
-        )
-        return list(obs_names or []) or None, list(act_names or []) or None  # third-party: None
+        built = make_env(env)
+        try:
+            return env_entry_names(built)
+        finally:
+            built.close()
     try:
         if hasattr(env, "get_attr"):  # VecEnv
             return (

@@ -104,3 +104,18 @@ def test_normalization_mismatch_is_a_config_error() -> None:
         carry_normalization(VecNormalize(vec_env(0)), vec_env(1), "update")
     with pytest.raises(ConfigError, match="reestimate"):
         carry_normalization(None, VecNormalize(vec_env(1)), "freeze")
+
+
+def test_env_names_follow_the_registered_env_kwargs() -> None:
+    """The A1 with gait: trot observes two more entries; a transfer from or to it sees them."""
+    from sim2real.envs.settings import register_env
+    from sim2real.transfer.adapters import env_entry_names
+
+    plain, _ = env_entry_names("quadruped")
+    try:
+        register_env("quadruped", env_kwargs={"gait": "trot"})
+        trotting, actions = env_entry_names("quadruped")
+    finally:
+        register_env("quadruped")
+    assert plain is not None and trotting == [*plain, "gait_sin", "gait_cos"]
+    assert actions is not None and len(actions) == 12
