@@ -72,7 +72,7 @@ CHECKS: dict[str, list[str]] = {
     "envs_show_unknown": ["envs", "show", "nope"],
     # policy zoo
     "policies_show_unknown": ["policies", "show", "nope"],
-    "policies_show_env_without_policy": ["policies", "show", "hopper"],
+    "policies_show_env_without_policy": ["policies", "show", "reacher"],
     "ev_zoo_unknown": ["evaluate", "zoo:nope", "--episodes", "1"],
     "exp_zoo_unknown": ["export", "zoo:nope", "--out", f"{B}/new_pol"],
     "tr_from_zoo_unknown": ["transfer", "transfer_finetune", "--from", "zoo:nope", "--quiet"],

@@ -86,7 +86,8 @@ def test_config_names_by_kind() -> None:
 def test_targets_policies_and_runs() -> None:
     assert ("cartpole:heavy_pole", "target domain") in completion.complete_target("cartpole:h")
     assert completion.complete_target("nosuchenv:") == []
-    assert [v for v, _ in completion.complete_policy_name("")] == ["cartpole_ppo_source"]
+    shipped = ["cartpole_ppo_source", "hopper_ppo_source", "quadruped_ppo_source"]
+    assert [v for v, _ in completion.complete_policy_name("")] == shipped
     assert completion.complete_run("") == []  # the shell completes paths
     assert completion.complete_run("runs/x") == []
-    assert [v for v, _ in completion.complete_run("z")] == ["zoo:cartpole_ppo_source"]
+    assert [v for v, _ in completion.complete_run("z")] == [f"zoo:{n}" for n in shipped]
