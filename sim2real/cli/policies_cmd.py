@@ -19,9 +19,14 @@ policies_app = typer.Typer(
 )
 
 
+def _num(x: float) -> str:
+    """A return with the decimals its size needs (1778, 18.0, 0.53): mean and CI alike."""
+    return f"{x:.{0 if abs(x) >= 100 else 1 if abs(x) >= 10 else 2}f}"
+
+
 def _ci(entry: Any) -> str:
     lo, hi = entry.ci95
-    return "" if lo is None or hi is None else f"[{lo:.0f}, {hi:.0f}]"
+    return "" if lo is None or hi is None else f"[{_num(lo)}, {_num(hi)}]"
 
 
 @policies_app.command("list")
@@ -54,7 +59,7 @@ def list_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON onl
     for col in ("name", "env", "algo", "steps", "trained on", "nominal return (95% CI)"):
         table.add_column(col)
     for p, n in rows:
-        score = "no card" if n is None else f"{n.mean:.0f} {_ci(n)}"
+        score = "no card" if n is None else f"{_num(n.mean)} {_ci(n)}"
         table.add_row(p.name, p.env, p.algo, f"{p.steps:,}", p.domain, score)
     console.print(table)
 
@@ -85,7 +90,7 @@ def show_cmd(
     for e in card.evaluations:
         success = "" if e.success_rate is None else f"{e.success_rate:.0%}"
         length = sum(e.lengths) / len(e.lengths)
-        table.add_row(e.target, f"{e.mean:.1f}", _ci(e), f"{length:.0f}", success)
+        table.add_row(e.target, _num(e.mean), _ci(e), f"{length:.0f}", success)
     console.print(table)
     console.print(f"measured with: {card.command}")
 
