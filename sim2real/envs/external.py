@@ -201,15 +201,12 @@ def register_external(
                 f"dynamics {dynamics!r}: sim2real env {own.name!r} has its own dynamics "
                 "interface; leave dynamics: auto"
             )
-        twins = [e for e in ENVS.values() if e.domains == own.domains]  # one per engine
-        for twin in twins:
+        for twin in (e for e in ENVS.values() if e.domains == own.domains):  # one per engine
             REGISTERED.pop(twin.name, None)
+            if env_kwargs:
+                REGISTERED[twin.name] = _own_with_kwargs(twin, env_kwargs, gym_packages)
         if env_kwargs:
-            for twin in twins:
-                with_kwargs = _own_with_kwargs(twin, env_kwargs, gym_packages)
-                REGISTERED[twin.name] = with_kwargs
-                if twin is own:
-                    REGISTERED[name] = with_kwargs
+            REGISTERED[name] = REGISTERED[own.name]
         return
     entry = external_entry(name, gym_packages, env_kwargs, dynamics)
     if entry is None:
